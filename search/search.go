@@ -1,0 +1,472 @@
+// Package search is the best-first proof search of Llemma's formal2formal
+// evaluation, with ReProver's tree hygiene. It does no I/O: it drives an Env
+// that proposes candidate tactics for a state and applies one tactic to a
+// state.
+//
+// The frontier is ordered by the cumulative cost of the path to a node,
+// cost = sum over the path of -score, where a tactic's score is its mean
+// token log-probability (Llemma parity). States with the same key (the
+// canonical goal text) share one node, so the search graph is a DAG. A node
+// whose children have all failed fails, and failure propagates to parents;
+// the search stops at the first proof, when the root fails, or when a budget
+// runs out. The proof returned is the shortest one in the graph.
+package search
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// StateID is the Env's handle on a state.
+type StateID uint64
+
+// State is what the search knows of a proof state.
+type State struct {
+	ID  StateID
+	Key string // canonical goal text: equal keys are the same state
+}
+
+// StepStatus is the outcome of one tactic.
+type StepStatus uint8
+
+const (
+	Failed  StepStatus = iota // the tactic failed, timed out or was refused
+	Open                      // the tactic produced a state with goals
+	Proved                    // the tactic closed every goal
+)
+
+// Step is the Env's answer to Apply.
+type Step struct {
+	Status StepStatus
+	State  State  // for Open
+	Detail string // short reason for a failure, kept in the trace
+	// Kind refines Failed for the trace: "failed", "timeout", "rejected".
+	Kind string
+}
+
+// Candidate is one proposed tactic.
+type Candidate struct {
+	Tactic  string
+	Score   float64       // mean token log-probability, <= 0
+	Timeout time.Duration // per-candidate deadline override (0: the config's)
+}
+
+// Env is what the search runs on: a proposer and a checker for one theorem.
+type Env interface {
+	// Candidates proposes tactics for s, best first or in any order; the
+	// search tries them by descending Score.
+	Candidates(ctx context.Context, s State, path []string) ([]Candidate, error)
+	// Apply runs tactic on s within timeout. A failing tactic is a Step
+	// with Status Failed; an error stops the search.
+	Apply(ctx context.Context, s State, tactic string, timeout time.Duration) (Step, error)
+}
+
+// Config is the search budget.
+type Config struct {
+	Expansions    int           // nodes expanded at most (Llemma: 100)
+	Samples       int           // candidates tried per expansion at most (Llemma: 32)
+	TacticTimeout time.Duration // per tactic (10 s)
+	// Deadline for the whole theorem is the ctx's deadline.
+}
+
+// DefaultConfig is Llemma's evaluation budget.
+func DefaultConfig() Config {
+	return Config{Expansions: 100, Samples: 32, TacticTimeout: 10 * time.Second}
+}
+
+// Outcome says how a search ended.
+type Outcome string
+
+const (
+	OutcomeProved     Outcome = "proved"
+	OutcomeRootFailed Outcome = "root-failed" // every path from the root failed
+	OutcomeExhausted  Outcome = "exhausted"   // the frontier emptied (states all seen)
+	OutcomeBudget     Outcome = "budget"      // the expansion budget ran out
+	OutcomeTimeout    Outcome = "timeout"     // the theorem's wall time ran out
+	OutcomeCanceled   Outcome = "canceled"    // the caller canceled the run
+	OutcomeError      Outcome = "error"       // the Env failed
+)
+
+// Result is what Run returns.
+type Result struct {
+	Outcome      Outcome
+	Proof        []string // the shortest proof found, for OutcomeProved
+	Expansions   int
+	TacticChecks int
+	Err          error // for OutcomeError
+	Trace        Trace
+}
+
+// ErrNoRoot is returned by Run for a root with an empty key.
+var ErrNoRoot = errors.New("search: root state has no key")
+
+type status uint8
+
+const (
+	open status = iota
+	proved
+	failed
+)
+
+type edge struct {
+	tactic string
+	to     int // node index; -1 for a step that proved the theorem
+}
+
+type node struct {
+	state    State
+	key      string
+	cost     float64
+	depth    int
+	path     []string // tactics from the root along the cheapest known path
+	status   status
+	expanded bool
+	pending  int // children not yet known to be failed, once expanded
+	children []edge
+	parents  []int
+	heapIdx  int
+}
+
+type searcher struct {
+	env   Env
+	cfg   Config
+	nodes []*node
+	byKey map[string]int
+	queue frontier
+	trace *Trace
+	now   func() time.Time
+	start time.Time
+}
+
+// Run searches for a proof of root. The ctx's deadline is the theorem's
+// wall-time budget.
+func Run(ctx context.Context, env Env, root State, cfg Config) Result {
+	return run(ctx, env, root, cfg, time.Now)
+}
+
+func run(ctx context.Context, env Env, root State, cfg Config, now func() time.Time) Result {
+	def := DefaultConfig()
+	if cfg.Expansions <= 0 {
+		cfg.Expansions = def.Expansions
+	}
+	if cfg.Samples <= 0 {
+		cfg.Samples = def.Samples
+	}
+	if cfg.TacticTimeout <= 0 {
+		cfg.TacticTimeout = def.TacticTimeout
+	}
+	s := &searcher{env: env, cfg: cfg, byKey: map[string]int{}, now: now, start: now()}
+	s.trace = &Trace{}
+	res := Result{Trace: *s.trace}
+	if root.Key == "" {
+		res.Outcome, res.Err = OutcomeError, ErrNoRoot
+		return res
+	}
+	s.add(root, 0, nil, -1)
+	res = s.loop(ctx)
+	res.Trace = *s.trace
+	res.Trace.Elapsed = now().Sub(s.start)
+	return res
+}
+
+func (s *searcher) loop(ctx context.Context) Result {
+	var res Result
+	for {
+		if o, done := s.stopped(ctx); done {
+			res.Outcome = o
+			break
+		}
+		if s.nodes[0].status == failed {
+			res.Outcome = OutcomeRootFailed
+			break
+		}
+		if res.Expansions >= s.cfg.Expansions {
+			res.Outcome = OutcomeBudget
+			break
+		}
+		if s.queue.Len() == 0 {
+			res.Outcome = OutcomeExhausted
+			break
+		}
+		n := heap.Pop(&s.queue).(*node)
+		if n.status != open || n.expanded {
+			continue
+		}
+		res.Expansions++
+		found, checks, err := s.expand(ctx, n)
+		res.TacticChecks += checks
+		if err != nil {
+			if o, done := s.stopped(ctx); done {
+				res.Outcome = o
+			} else {
+				res.Outcome, res.Err = OutcomeError, err
+			}
+			break
+		}
+		if found {
+			res.Outcome = OutcomeProved
+			res.Proof = s.shortestProof()
+			break
+		}
+	}
+	return res
+}
+
+// stopped reports whether ctx ended, and as which outcome.
+func (s *searcher) stopped(ctx context.Context) (Outcome, bool) {
+	if ctx.Err() == nil {
+		return "", false
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return OutcomeTimeout, true
+	}
+	return OutcomeCanceled, true
+}
+
+// expand proposes candidates for n and applies them in descending score
+// order until one proves the theorem. It reports whether a proof was found.
+func (s *searcher) expand(ctx context.Context, n *node) (bool, int, error) {
+	idx := s.byKey[n.key]
+	t0 := s.now()
+	cands, err := s.env.Candidates(ctx, n.state, n.path)
+	if err != nil {
+		return false, 0, fmt.Errorf("proposing tactics: %w", err)
+	}
+	cands = dedupe(cands)
+	sortCandidates(cands)
+	if len(cands) > s.cfg.Samples {
+		cands = cands[:s.cfg.Samples]
+	}
+	n.expanded = true
+	tn := &s.trace.Nodes[idx]
+	tn.Expanded = true
+	tn.ExpandedAt = t0.Sub(s.start)
+	tn.ProposeTime = s.now().Sub(t0)
+	checks := 0
+	for _, c := range cands {
+		if ctx.Err() != nil {
+			break
+		}
+		timeout := s.cfg.TacticTimeout
+		if c.Timeout > 0 && c.Timeout < timeout {
+			timeout = c.Timeout
+		}
+		ts := s.now()
+		step, err := s.env.Apply(ctx, n.state, c.Tactic, timeout)
+		checks++
+		te := TraceEdge{From: idx, To: -1, Tactic: c.Tactic, Score: c.Score, Elapsed: s.now().Sub(ts)}
+		if err != nil {
+			te.Outcome = "error"
+			te.Detail = err.Error()
+			s.trace.Edges = append(s.trace.Edges, te)
+			return false, checks, err
+		}
+		switch step.Status {
+		case Proved:
+			te.Outcome = "proved"
+			s.trace.Edges = append(s.trace.Edges, te)
+			n.children = append(n.children, edge{tactic: c.Tactic, to: -1})
+			s.markProved(idx)
+			return true, checks, nil
+		case Open:
+			child, isNew := s.add(step.State, n.cost-c.Score, append(append([]string(nil), n.path...), c.Tactic), idx)
+			te.To = child
+			te.Outcome = "open"
+			if !isNew {
+				te.Outcome = "merged"
+			}
+			if child == idx {
+				te.Outcome = "no-progress"
+				s.trace.Edges = append(s.trace.Edges, te)
+				continue
+			}
+			n.children = append(n.children, edge{tactic: c.Tactic, to: child})
+			s.nodes[child].parents = append(s.nodes[child].parents, idx)
+		default:
+			te.Outcome = step.Kind
+			if te.Outcome == "" {
+				te.Outcome = "failed"
+			}
+			te.Detail = step.Detail
+		}
+		s.trace.Edges = append(s.trace.Edges, te)
+	}
+	s.recompute(idx)
+	return false, checks, nil
+}
+
+// add returns the node for st, creating it (and queueing it) when new. A
+// known node reached more cheaply gets the cheaper path and priority.
+func (s *searcher) add(st State, cost float64, path []string, parent int) (int, bool) {
+	if i, ok := s.byKey[st.Key]; ok {
+		n := s.nodes[i]
+		if cost < n.cost && !n.expanded && n.status == open && !onPath(s, parent, i) {
+			n.cost, n.path, n.depth = cost, path, len(path)
+			if n.heapIdx >= 0 {
+				heap.Fix(&s.queue, n.heapIdx)
+			}
+			s.trace.Nodes[i].Cost = cost
+		}
+		return i, false
+	}
+	n := &node{state: st, key: st.Key, cost: cost, depth: len(path), path: path, heapIdx: -1}
+	s.nodes = append(s.nodes, n)
+	i := len(s.nodes) - 1
+	s.byKey[st.Key] = i
+	s.trace.Nodes = append(s.trace.Nodes, TraceNode{ID: i, Key: st.Key, Depth: len(path), Cost: cost, Parent: parent, CreatedAt: s.now().Sub(s.start)})
+	heap.Push(&s.queue, n)
+	return i, true
+}
+
+// onPath reports whether node i is an ancestor of (or equal to) from along
+// the recorded cheapest paths: such a node must keep its path.
+func onPath(s *searcher, from, i int) bool {
+	for from >= 0 {
+		if from == i {
+			return true
+		}
+		from = s.trace.Nodes[from].Parent
+	}
+	return false
+}
+
+// recompute sets node i's status from its children after expansion, and
+// propagates a change to its parents.
+func (s *searcher) recompute(i int) {
+	work := []int{i}
+	for len(work) > 0 {
+		j := work[len(work)-1]
+		work = work[:len(work)-1]
+		n := s.nodes[j]
+		if n.status != open || !n.expanded {
+			continue
+		}
+		alive := false
+		for _, e := range n.children {
+			if e.to < 0 || s.nodes[e.to].status != failed {
+				alive = true
+				break
+			}
+		}
+		if alive {
+			continue
+		}
+		n.status = failed
+		s.trace.Nodes[j].Status = "failed"
+		work = append(work, n.parents...)
+	}
+}
+
+func (s *searcher) markProved(i int) {
+	work := []int{i}
+	for len(work) > 0 {
+		j := work[len(work)-1]
+		work = work[:len(work)-1]
+		n := s.nodes[j]
+		if n.status == proved {
+			continue
+		}
+		n.status = proved
+		s.trace.Nodes[j].Status = "proved"
+		work = append(work, n.parents...)
+	}
+}
+
+// shortestProof follows, from the root, edges of least distance to a step
+// that closed the proof (breadth-first over the known graph).
+func (s *searcher) shortestProof() []string {
+	// dist[i] = fewest tactics from node i to a proof, by relaxation.
+	inf := math.MaxInt32
+	dist := make([]int, len(s.nodes))
+	next := make([]edge, len(s.nodes))
+	for i := range dist {
+		dist[i] = inf
+	}
+	for changed := true; changed; {
+		changed = false
+		for i, n := range s.nodes {
+			for _, e := range n.children {
+				d := inf
+				if e.to < 0 {
+					d = 1
+				} else if dist[e.to] < inf {
+					d = dist[e.to] + 1
+				}
+				if d < dist[i] {
+					dist[i], next[i], changed = d, e, true
+				}
+			}
+		}
+	}
+	var proof []string
+	for i := 0; dist[i] < inf; {
+		e := next[i]
+		proof = append(proof, e.tactic)
+		if e.to < 0 {
+			return proof
+		}
+		i = e.to
+	}
+	return nil
+}
+
+// dedupe keeps the first copy of each tactic text, with the best score.
+func dedupe(cands []Candidate) []Candidate {
+	seen := make(map[string]int, len(cands))
+	out := cands[:0:0]
+	for _, c := range cands {
+		if j, ok := seen[c.Tactic]; ok {
+			if c.Score > out[j].Score {
+				out[j].Score = c.Score
+			}
+			continue
+		}
+		seen[c.Tactic] = len(out)
+		out = append(out, c)
+	}
+	return out
+}
+
+// sortCandidates orders by descending score, keeping the proposer's order
+// among equals (stable insertion sort: candidate lists are short).
+func sortCandidates(c []Candidate) {
+	for i := 1; i < len(c); i++ {
+		for j := i; j > 0 && c[j].Score > c[j-1].Score; j-- {
+			c[j], c[j-1] = c[j-1], c[j]
+		}
+	}
+}
+
+// frontier is a min-heap of open nodes on cost, ties to the shallower node,
+// then to the older one.
+type frontier []*node
+
+func (f frontier) Len() int { return len(f) }
+func (f frontier) Less(i, j int) bool {
+	if f[i].cost != f[j].cost {
+		return f[i].cost < f[j].cost
+	}
+	return f[i].depth < f[j].depth
+}
+func (f frontier) Swap(i, j int) {
+	f[i], f[j] = f[j], f[i]
+	f[i].heapIdx = i
+	f[j].heapIdx = j
+}
+func (f *frontier) Push(x any) {
+	n := x.(*node)
+	n.heapIdx = len(*f)
+	*f = append(*f, n)
+}
+func (f *frontier) Pop() any {
+	old := *f
+	n := old[len(old)-1]
+	old[len(old)-1] = nil
+	*f = old[:len(old)-1]
+	n.heapIdx = -1
+	return n
+}
