@@ -34,9 +34,9 @@ type State struct {
 type StepStatus uint8
 
 const (
-	Failed  StepStatus = iota // the tactic failed, timed out or was refused
-	Open                      // the tactic produced a state with goals
-	Proved                    // the tactic closed every goal
+	Failed StepStatus = iota // the tactic failed, timed out or was refused
+	Open                     // the tactic produced a state with goals
+	Proved                   // the tactic closed every goal
 )
 
 // Step is the Env's answer to Apply.
