@@ -21,7 +21,7 @@ import (
 // Prelude is sent (and written into every verified file) before the
 // theorem's own header, so that lia/nia/lra/nra/psatz/field exist whatever
 // the file imports; the file's imports come after and take precedence.
-const Prelude = "From Coq Require Import Lia Lra Psatz Field."
+const Prelude = "From Coq Require Import Arith ZArith Lia Lra Psatz Field Ring."
 
 // DefaultAllowedAxioms are the standard library's real-number and classical
 // axioms that the re-checked baseline proofs were seen to use.
@@ -77,7 +77,7 @@ func (c *Config) defaults() {
 	if c.VerifyTimeout <= 0 {
 		c.VerifyTimeout = 120 * time.Second
 	}
-	if c.AllowedAxioms == nil {
+	if len(c.AllowedAxioms) == 0 {
 		c.AllowedAxioms = DefaultAllowedAxioms
 	}
 	if c.Log == nil {

@@ -42,6 +42,7 @@ type reply struct {
 type proc struct {
 	cmd  *exec.Cmd
 	pid  int
+	dir  string // working directory, removed with the process
 	in   io.WriteCloser
 	out  *os.File
 	mu   sync.Mutex
@@ -60,11 +61,19 @@ type proc struct {
 // startProc launches coqtop in its own process group under an address-space
 // limit and reads up to its first prompt.
 func startProc(ctx context.Context, argv []string, memLimit int64, env []string) (*proc, reply, error) {
+	// Each process works in a directory of its own: lia/nra write their
+	// certificate caches (.lia.cache ...) into the working directory.
+	dir, err := os.MkdirTemp("", "llemma-coqtop-")
+	if err != nil {
+		return nil, reply{}, fmt.Errorf("creating a directory for coqtop: %w", err)
+	}
 	pr, pw, err := os.Pipe()
 	if err != nil {
+		os.RemoveAll(dir)
 		return nil, reply{}, fmt.Errorf("creating pipe: %w", err)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = pw, pw
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -77,10 +86,11 @@ func startProc(ctx context.Context, argv []string, memLimit int64, env []string)
 	if err := cmd.Start(); err != nil {
 		pr.Close()
 		pw.Close()
+		os.RemoveAll(dir)
 		return nil, reply{}, fmt.Errorf("starting %s: %w (install it with: apt-get install -y coq libcoq-coquelicot)", argv[0], err)
 	}
 	pw.Close()
-	p := &proc{cmd: cmd, pid: cmd.Process.Pid, in: in, out: pr, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	p := &proc{cmd: cmd, pid: cmd.Process.Pid, dir: dir, in: in, out: pr, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	if memLimit > 0 {
 		lim := &unix.Rlimit{Cur: uint64(memLimit), Max: uint64(memLimit)}
 		if err := unix.Prlimit(p.pid, unix.RLIMIT_AS, lim, nil); err != nil {
@@ -91,6 +101,7 @@ func startProc(ctx context.Context, argv []string, memLimit int64, env []string)
 	go p.read()
 	go func() {
 		p.err = cmd.Wait()
+		os.RemoveAll(p.dir)
 		close(p.done)
 	}()
 	r, err := p.await(ctx, 30*time.Second)

@@ -190,7 +190,7 @@ func (s *session) apply(ctx context.Context, from prover.StateID, tactic string,
 	}
 	grace := s.b.cfg.Grace
 	if grace <= 0 {
-		grace = time.Second + timeout/4
+		grace = 500*time.Millisecond + timeout/4
 	}
 	r, err := s.p.send(ctx, fmt.Sprintf("Timeout %d %s", secs+timeoutSlack, tactic), time.Duration(secs)*time.Second+grace)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -80,7 +81,15 @@ func (a *Agent) prove(ctx context.Context, thm Theorem) Outcome {
 	if err != nil {
 		return Outcome{Status: StatusError, Error: fmt.Sprintf("opening %s: %v", thm.Name, err)}
 	}
-	defer sess.Close()
+	// The session's process is released before the final check, which runs
+	// in a fresh process of its own.
+	closeOnce := func() {
+		if sess != nil {
+			sess.Close()
+			sess = nil
+		}
+	}
+	defer closeOnce()
 
 	env := &agentEnv{a: a, thm: thm, sess: sess, states: map[StateID]State{}}
 	root := sess.Root()
@@ -93,6 +102,7 @@ func (a *Agent) prove(ctx context.Context, thm Theorem) Outcome {
 	}
 	a.event("searching %s", thm.Name)
 	res := search.Run(sctx, env, search.State{ID: search.StateID(root.ID), Key: root.Key()}, a.Search)
+	closeOnce()
 	out := Outcome{
 		Expansions:   res.Expansions,
 		TacticChecks: res.TacticChecks,
@@ -163,6 +173,9 @@ type agentEnv struct {
 	rejected int
 }
 
+// worstScore replaces a proposer's non-finite score.
+const worstScore = -1e9
+
 func (e *agentEnv) Candidates(ctx context.Context, s search.State, path []string) ([]search.Candidate, error) {
 	st := e.states[StateID(s.ID)]
 	n := e.a.Search.Samples
@@ -181,7 +194,13 @@ func (e *agentEnv) Candidates(ctx context.Context, s search.State, path []string
 			e.rejected++
 			continue
 		}
-		out = append(out, search.Candidate{Tactic: t, Score: c.Score, Timeout: c.Timeout})
+		score := c.Score
+		if math.IsNaN(score) || math.IsInf(score, 0) {
+			// An untrusted score that would poison the path costs (NaN
+			// breaks the frontier's order): try such a candidate last.
+			score = worstScore
+		}
+		out = append(out, search.Candidate{Tactic: t, Score: score, Timeout: c.Timeout})
 	}
 	return out, nil
 }

@@ -146,6 +146,11 @@ func (p CoqPolicy) Check(tactic string) (string, error) {
 	if body == "" {
 		return "", reject("empty", "no tactic text")
 	}
+	if strings.HasSuffix(body, ".") {
+		// "tac.." or "tac...": Coq reads ".." as a token, not an end of
+		// sentence, and "..." runs the hidden default tactic of Proof with.
+		return "", reject("structure", "a tactic ends with exactly one period")
+	}
 	switch body[0] {
 	case '-', '+', '*', '{', '}':
 		return "", reject("structure", "bullets and braces are not search steps")

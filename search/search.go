@@ -129,6 +129,7 @@ type node struct {
 	children []edge
 	parents  []int
 	heapIdx  int
+	seq      int // creation order: ties in the frontier go to the older node
 }
 
 type searcher struct {
@@ -295,6 +296,11 @@ func (s *searcher) expand(ctx context.Context, n *node) (bool, int, error) {
 		}
 		s.trace.Edges = append(s.trace.Edges, te)
 	}
+	if ctx.Err() != nil {
+		// Cut short by the ctx: the failures seen may be the ctx's doing and
+		// the untried candidates might have worked, so judge nothing.
+		return false, checks, nil
+	}
 	s.recompute(idx)
 	return false, checks, nil
 }
@@ -309,13 +315,14 @@ func (s *searcher) add(st State, cost float64, path []string, parent int) (int, 
 			if n.heapIdx >= 0 {
 				heap.Fix(&s.queue, n.heapIdx)
 			}
-			s.trace.Nodes[i].Cost = cost
+			tn := &s.trace.Nodes[i]
+			tn.Cost, tn.Parent, tn.Depth = cost, parent, len(path)
 		}
 		return i, false
 	}
-	n := &node{state: st, key: st.Key, cost: cost, depth: len(path), path: path, heapIdx: -1}
+	i := len(s.nodes)
+	n := &node{state: st, key: st.Key, cost: cost, depth: len(path), path: path, heapIdx: -1, seq: i}
 	s.nodes = append(s.nodes, n)
-	i := len(s.nodes) - 1
 	s.byKey[st.Key] = i
 	s.trace.Nodes = append(s.trace.Nodes, TraceNode{ID: i, Key: st.Key, Depth: len(path), Cost: cost, Parent: parent, CreatedAt: s.now().Sub(s.start)})
 	heap.Push(&s.queue, n)
@@ -450,7 +457,10 @@ func (f frontier) Less(i, j int) bool {
 	if f[i].cost != f[j].cost {
 		return f[i].cost < f[j].cost
 	}
-	return f[i].depth < f[j].depth
+	if f[i].depth != f[j].depth {
+		return f[i].depth < f[j].depth
+	}
+	return f[i].seq < f[j].seq
 }
 func (f frontier) Swap(i, j int) {
 	f[i], f[j] = f[j], f[i]

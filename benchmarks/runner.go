@@ -1,0 +1,126 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/llemma-prove/llemma-prove/prover"
+)
+
+// Runner proves a list of theorems, several at a time, and appends each
+// verdict to a Sink as soon as it is known.
+type Runner struct {
+	Agent       *prover.Agent
+	Proposer    string // name recorded in the results
+	Concurrency int    // theorems in flight (default 1)
+	Sink        *Sink
+	Progress    io.Writer // stderr; nil for none
+	Log         *slog.Logger
+}
+
+// Run proves thms and returns every result, in completion order. A
+// cancelled ctx stops launching work; theorems in flight are recorded as
+// interrupted.
+func (r *Runner) Run(ctx context.Context, thms []prover.Theorem) ([]Result, error) {
+	n := r.Concurrency
+	if n <= 0 {
+		n = 1
+	}
+	prog := newProgress(r.Progress, len(thms))
+	var (
+		mu      sync.Mutex
+		results []Result
+	)
+	g := new(errgroup.Group)
+	g.SetLimit(n)
+	for _, thm := range thms {
+		if ctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			if ctx.Err() != nil {
+				return nil
+			}
+			out := r.Agent.Prove(ctx, thm)
+			res := NewResult(thm, r.Proposer, out)
+			if err := r.Sink.Write(res); err != nil {
+				return err
+			}
+			mu.Lock()
+			results = append(results, res)
+			mu.Unlock()
+			prog.done(res.Status == string(prover.StatusProved))
+			if r.Log != nil {
+				r.Log.Debug("theorem done", "name", thm.Name, "status", res.Status, "wall_s", res.WallS)
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	prog.finish()
+	return results, err
+}
+
+// progress prints done/total, solved, elapsed and ETA on stderr: one
+// updating line on a terminal, a plain line every few seconds otherwise.
+type progress struct {
+	mu       sync.Mutex
+	w        io.Writer
+	tty      bool
+	total    int
+	n        int
+	solved   int
+	start    time.Time
+	lastLine time.Time
+}
+
+func newProgress(w io.Writer, total int) *progress {
+	p := &progress{w: w, total: total, start: time.Now()}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			p.tty = true
+		}
+	}
+	return p
+}
+
+func (p *progress) done(solved bool) {
+	if p.w == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n++
+	if solved {
+		p.solved++
+	}
+	now := time.Now()
+	if !p.tty && p.n != p.total && now.Sub(p.lastLine) < 10*time.Second {
+		return
+	}
+	p.lastLine = now
+	elapsed := now.Sub(p.start)
+	eta := "?"
+	if p.n > 0 {
+		eta = (time.Duration(float64(elapsed) / float64(p.n) * float64(p.total-p.n))).Round(time.Second).String()
+	}
+	line := fmt.Sprintf("[%d/%d] solved %d, elapsed %s, ETA %s", p.n, p.total, p.solved, elapsed.Round(time.Second), eta)
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K%s", line)
+	} else {
+		fmt.Fprintln(p.w, line)
+	}
+}
+
+func (p *progress) finish() {
+	if p.w != nil && p.tty && p.n > 0 {
+		fmt.Fprintln(p.w)
+	}
+}

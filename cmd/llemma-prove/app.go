@@ -1,0 +1,301 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	iofs "io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/llemma-prove/llemma-prove/coq"
+	"github.com/llemma-prove/llemma-prove/model"
+	"github.com/llemma-prove/llemma-prove/prover"
+	"github.com/llemma-prove/llemma-prove/search"
+)
+
+// app is what every command gets: the one viper instance (flags > LLEMMA_*
+// environment > config file > defaults), the streams and the logger.
+type app struct {
+	v      *viper.Viper
+	fs     *pflag.FlagSet
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+}
+
+func newApp(fs *pflag.FlagSet, stdout, stderr io.Writer) (*app, error) {
+	v := viper.New()
+	v.SetEnvPrefix("LLEMMA")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_", ".", "_"))
+	v.AutomaticEnv()
+	if err := v.BindPFlags(fs); err != nil {
+		return nil, err
+	}
+	if path := v.GetString("config"); path != "" {
+		v.SetConfigFile(path)
+		if err := v.ReadInConfig(); err != nil {
+			var pe *iofs.PathError
+			if errors.As(err, &pe) {
+				return nil, usagef("--config %s: file not found", path)
+			}
+			return nil, usagef("--config %s: %v", path, err)
+		}
+	}
+	level, err := parseLevel(v.GetString("log-level"))
+	if err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	return &app{v: v, fs: fs, stdout: stdout, stderr: stderr, log: log}, nil
+}
+
+// say prints one line for people on stderr.
+func (a *app) say(format string, args ...any) { fmt.Fprintf(a.stderr, format+"\n", args...) }
+
+// duration reads a duration key, naming the flag in the error.
+func (a *app) duration(key string) (time.Duration, error) {
+	s := strings.TrimSpace(a.v.GetString(key))
+	if s == "" || s == "0" {
+		return 0, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return d, nil
+	}
+	if n, err := strconv.ParseFloat(s, 64); err == nil && n >= 0 {
+		return time.Duration(n * float64(time.Second)), nil
+	}
+	return 0, usagef("--%s %q: give a duration such as 30s or 10m", key, s)
+}
+
+// intKey reads a non-negative integer key.
+func (a *app) intKey(key string) (int, error) {
+	s := strings.TrimSpace(a.v.GetString(key))
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, usagef("--%s %q: give a whole number >= 0", key, s)
+	}
+	return n, nil
+}
+
+// bytesKey reads a size such as 4GiB, 512MiB or a plain number of bytes.
+func (a *app) bytesKey(key string) (int64, error) {
+	s := strings.TrimSpace(a.v.GetString(key))
+	if s == "" {
+		return 0, nil
+	}
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 0 {
+		return 0, usagef("--%s %q: give a size such as 4GiB", key, a.v.GetString(key))
+	}
+	return n * mult, nil
+}
+
+// backendFlags declares the flags that choose and configure a backend.
+func backendFlags(fs *pflag.FlagSet) {
+	fs.String("backend", "auto", "proof assistant: coq, lean, isabelle, or auto (the first one installed)")
+	fs.Int("workers", 0, "checker processes at most (default: the number of CPUs)")
+	fs.String("coq.coqtop", "coqtop", "coqtop command")
+	fs.String("coq.coqc", "coqc", "coqc command")
+	fs.String("coq.memory-limit", "4GiB", "address-space limit per Coq process")
+	fs.Int("coq.max-uses", 20, "recycle a warm coqtop after this many theorems")
+	fs.StringSlice("coq.allow-axioms", nil, "replace the allow-list of axioms (default: the stdlib's real-number and classical axioms)")
+}
+
+// proposerFlags declares the flags that choose and configure a proposer.
+func proposerFlags(fs *pflag.FlagSet) {
+	fs.String("proposer", "auto", "where tactics come from: portfolio (no GPU), llm, or auto (llm when --model-url is set)")
+}
+
+// searchFlags declares the budget flags. Zero means the proposer's default.
+func searchFlags(fs *pflag.FlagSet) {
+	fs.Int("expansions", 0, "nodes expanded per theorem (default: 100 with an LLM, portfolio's own otherwise)")
+	fs.Int("samples", 0, "candidates per expansion (default: 32 with an LLM)")
+	fs.String("theorem-timeout", "", "wall time per theorem (default: 600s with an LLM)")
+	fs.String("tactic-timeout", "", "wall time per tactic (default: 10s with an LLM)")
+}
+
+// chooseBackend resolves --backend auto and checks the choice exists.
+func (a *app) chooseBackend() (string, error) {
+	b := strings.ToLower(a.v.GetString("backend"))
+	switch b {
+	case "coq", "lean", "isabelle":
+		return b, nil
+	case "", "auto":
+		if _, err := exec.LookPath(a.v.GetString("coq.coqtop")); err == nil {
+			a.say("backend: coq (auto: coqtop found on PATH)")
+			return "coq", nil
+		}
+		return "", fmt.Errorf("--backend auto: no proof assistant found; install Coq with `sudo apt-get install -y coq libcoq-coquelicot` (or run `make run`), or choose --backend lean|isabelle")
+	}
+	return "", usagef("--backend %q: use coq, lean, isabelle or auto", b)
+}
+
+// newBackend builds the chosen backend from the configuration.
+func (a *app) newBackend(name string) (prover.Backend, error) {
+	workers, err := a.intKey("workers")
+	if err != nil {
+		return nil, err
+	}
+	if workers == 0 {
+		workers = defaultWorkers()
+	}
+	switch name {
+	case "coq":
+		mem, err := a.bytesKey("coq.memory-limit")
+		if err != nil {
+			return nil, err
+		}
+		if _, err := exec.LookPath(a.v.GetString("coq.coqtop")); err != nil {
+			return nil, fmt.Errorf("%w: coqtop not found; install Coq with `sudo apt-get install -y coq libcoq-coquelicot` (or run `make run`)", prover.ErrUnavailable)
+		}
+		return coq.New(coq.Config{
+			Coqtop:        append([]string{a.v.GetString("coq.coqtop")}, "-quiet", "-emacs"),
+			Coqc:          a.v.GetString("coq.coqc"),
+			Workers:       workers,
+			MemoryLimit:   mem,
+			MaxUses:       a.v.GetInt("coq.max-uses"),
+			AllowedAxioms: a.v.GetStringSlice("coq.allow-axioms"),
+			Log:           a.log,
+		}), nil
+	}
+	return nil, fmt.Errorf("backend %s is not wired into this build yet", name)
+}
+
+// newProposer builds the proposer and reports whether it is the GPU-free
+// portfolio (whose budgets differ).
+func (a *app) newProposer(backend string) (prover.Proposer, bool, error) {
+	p := strings.ToLower(a.v.GetString("proposer"))
+	switch p {
+	case "", "auto":
+		if a.v.GetString("model-url") != "" {
+			p = "llm"
+		} else {
+			p = "portfolio"
+		}
+		a.say("proposer: %s (auto)", p)
+	}
+	switch p {
+	case "portfolio":
+		return &model.Portfolio{Backend: backend}, true, nil
+	case "llm":
+		return nil, false, fmt.Errorf("--proposer llm is not wired into this build yet")
+	}
+	return nil, false, usagef("--proposer %q: use portfolio, llm or auto", p)
+}
+
+// Budgets. The LLM defaults are Llemma's evaluation; the portfolio's are
+// tuned so that a miniF2F split runs in minutes on two cores.
+var (
+	llmBudget       = budget{expansions: 100, samples: 32, theorem: 600 * time.Second, tactic: 10 * time.Second}
+	portfolioBudget = budget{expansions: 12, samples: 64, theorem: 15 * time.Second, tactic: 3 * time.Second}
+)
+
+type budget struct {
+	expansions, samples int
+	theorem, tactic     time.Duration
+}
+
+// newAgent assembles the agent with the budget flags over the proposer's
+// defaults.
+func (a *app) newAgent(b prover.Backend, p prover.Proposer, portfolio bool) (*prover.Agent, error) {
+	d := llmBudget
+	if portfolio {
+		d = portfolioBudget
+	}
+	exp, err := a.intKey("expansions")
+	if err != nil {
+		return nil, err
+	}
+	samples, err := a.intKey("samples")
+	if err != nil {
+		return nil, err
+	}
+	tt, err := a.duration("theorem-timeout")
+	if err != nil {
+		return nil, err
+	}
+	tac, err := a.duration("tactic-timeout")
+	if err != nil {
+		return nil, err
+	}
+	if exp == 0 {
+		exp = d.expansions
+	}
+	if samples == 0 {
+		samples = d.samples
+	}
+	if tt == 0 {
+		tt = d.theorem
+	}
+	if tac == 0 {
+		tac = d.tactic
+	}
+	return &prover.Agent{
+		Backend:        b,
+		Proposer:       p,
+		Search:         search.Config{Expansions: exp, Samples: samples, TacticTimeout: tac},
+		TheoremTimeout: tt,
+		Log:            a.log,
+	}, nil
+}
+
+// dataDir resolves --data: the flag, else data/minif2f/<backend> (made by
+// `make data`), else ../shared/data/minif2f/<backend>.
+func (a *app) dataDir(backend string) string {
+	if d := a.v.GetString("data"); d != "" {
+		return d
+	}
+	for _, d := range []string{filepath.Join("data", "minif2f", backend), filepath.Join("..", "shared", "data", "minif2f", backend)} {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			return d
+		}
+	}
+	return filepath.Join("data", "minif2f", backend)
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", ""
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = "+dirty"
+				}
+			}
+		}
+		if rev != "" {
+			if len(rev) > 12 {
+				rev = rev[:12]
+			}
+			return rev + dirty
+		}
+		return bi.Main.Version
+	}
+	return "devel"
+}

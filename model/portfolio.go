@@ -1,0 +1,323 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/llemma-prove/llemma-prove/prover"
+)
+
+// Portfolio is the GPU-free proposer: ranked decision procedures and
+// transforming tactics built from the goal text, each with a prior score
+// that plays the role of a model's mean log-probability, so best-first
+// search orders them as it would order model samples. Cheap tactics come
+// first; heavy ones get short deadlines.
+type Portfolio struct {
+	// Backend selects the tactic language: coq (default), lean, isabelle.
+	Backend string
+}
+
+var _ prover.Proposer = (*Portfolio)(nil)
+
+func (p *Portfolio) Name() string { return "portfolio" }
+
+// Propose returns candidates for req.State, best first, at most req.N.
+func (p *Portfolio) Propose(ctx context.Context, req prover.ProposalRequest) ([]prover.Candidate, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var cands []prover.Candidate
+	switch p.Backend {
+	case "", "coq":
+		cands = coqCandidates(req)
+	case "lean":
+		cands = leanCandidates(req)
+	case "isabelle":
+		cands = isabelleCandidates(req)
+	default:
+		return nil, fmt.Errorf("portfolio: no tactics for backend %q", p.Backend)
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].Score > cands[j].Score })
+	if req.N > 0 && len(cands) > req.N {
+		cands = cands[:req.N]
+	}
+	return cands, nil
+}
+
+// cset collects candidates, keeping the best score of duplicates.
+type cset struct {
+	list  []prover.Candidate
+	index map[string]int
+}
+
+func (c *cset) add(score float64, timeout time.Duration, tactic string) {
+	if c.index == nil {
+		c.index = map[string]int{}
+	}
+	if i, ok := c.index[tactic]; ok {
+		if score > c.list[i].Score {
+			c.list[i].Score = score
+		}
+		return
+	}
+	c.index[tactic] = len(c.list)
+	c.list = append(c.list, prover.Candidate{Tactic: tactic, Score: score, LogProb: score, Timeout: timeout})
+}
+
+// coqGoal is what the portfolio reads from a Coq goal display.
+type coqGoal struct {
+	hyps   []coqHyp
+	concl  string
+	others int // further goals
+	real   bool
+	integ  bool // nat or Z
+	vars   []string
+}
+
+type coqHyp struct {
+	names []string
+	typ   string
+}
+
+func parseCoqGoal(goals []string) coqGoal {
+	var g coqGoal
+	if len(goals) == 0 {
+		return g
+	}
+	g.others = len(goals) - 1
+	first := goals[0]
+	sep := strings.LastIndex(first, "============================")
+	hypText, concl := "", first
+	if sep >= 0 {
+		hypText, concl = first[:sep], first[sep+len("============================"):]
+	}
+	g.concl = strings.TrimSpace(concl)
+	for _, line := range strings.Split(hypText, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		if line[0] == ' ' && len(g.hyps) > 0 { // continuation
+			g.hyps[len(g.hyps)-1].typ += " " + strings.TrimSpace(line)
+			continue
+		}
+		i := strings.Index(line, " : ")
+		if i < 0 {
+			continue
+		}
+		names := strings.Split(line[:i], ", ")
+		typ := strings.TrimSpace(line[i+3:])
+		g.hyps = append(g.hyps, coqHyp{names: names, typ: typ})
+		switch typ {
+		case "R":
+			g.real = true
+			g.vars = append(g.vars, names...)
+		case "nat", "Z":
+			g.integ = true
+			g.vars = append(g.vars, names...)
+		}
+	}
+	all := g.concl
+	for _, h := range g.hyps {
+		all += " " + h.typ
+	}
+	if strings.Contains(all, "%R") || strings.Contains(all, "IZR") || strings.Contains(all, "INR") || rTypeRE.MatchString(all) {
+		g.real = true
+	}
+	if strings.Contains(all, "%Z") || strings.Contains(all, "%nat") || strings.Contains(all, "nat") {
+		g.integ = true
+	}
+	return g
+}
+
+var (
+	rTypeRE     = regexp.MustCompile(`\b[A-Za-z_][\w']* : R\b|: R ->|-> R\b|\(\w+ : R\)`)
+	eqVarRE     = regexp.MustCompile(`^([\p{L}_][\p{L}\p{N}_']*) = `)
+	eqVarRevRE  = regexp.MustCompile(` = ([\p{L}_][\p{L}\p{N}_']*)$`)
+	funcHypRE   = regexp.MustCompile(`^forall [^,]+, (\w+) [^=]+ = `)
+	numeralRE   = regexp.MustCompile(`\b\d+\b`)
+	divRE       = regexp.MustCompile(`[^/]/[^/\\]`)
+	closedArith = regexp.MustCompile(`^[\d\s()+\-*/^%a-zA-Z._=<>]*$`)
+)
+
+func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+
+// coqCandidates builds the Coq portfolio for one state.
+func coqCandidates(req prover.ProposalRequest) []prover.Candidate {
+	g := parseCoqGoal(req.State.Goals)
+	var c cset
+	concl := g.concl
+	needIntros := strings.HasPrefix(concl, "forall ") || strings.Contains(concl, " -> ") || strings.HasPrefix(concl, "~")
+	pre := ""
+	if needIntros {
+		pre = "intros; "
+	}
+	hasVarEq := false
+	var destructs []string
+	var rewrites []string
+	for _, h := range g.hyps {
+		for _, n := range h.names {
+			switch {
+			case strings.Contains(h.typ, " /\\ ") && !strings.HasPrefix(h.typ, "forall") && !strings.HasPrefix(h.typ, "exists"):
+				destructs = append(destructs, fmt.Sprintf("destruct %s as [%s_1 %s_2].", n, n, n))
+			case strings.HasPrefix(h.typ, "exists "):
+				destructs = append(destructs, fmt.Sprintf("destruct %s as [%s_w %s_h].", n, n, n))
+			case strings.Contains(h.typ, " \\/ ") && !strings.HasPrefix(h.typ, "forall"):
+				destructs = append(destructs, fmt.Sprintf("destruct %s as [%s_l | %s_r].", n, n, n))
+			}
+			if eqVarRE.MatchString(h.typ) || eqVarRevRE.MatchString(h.typ) {
+				hasVarEq = true
+			}
+			if funcHypRE.MatchString(h.typ) {
+				rewrites = append(rewrites, n)
+			}
+		}
+	}
+
+	// Closing decision procedures, cheapest and likeliest first.
+	type closer struct {
+		tac     string
+		score   float64
+		timeout int // ms
+	}
+	var closers []closer
+	if g.real {
+		closers = append(closers,
+			closer{"lra", -0.05, 1500},
+			closer{"nra", -0.10, 2500},
+			closer{"field", -0.30, 1000},
+			closer{"field_simplify; lra", -0.45, 1500},
+			closer{"field_simplify; nra", -0.50, 2500},
+			closer{"ring", -0.40, 1000},
+			closer{"psatz R 3", -1.20, 2500},
+		)
+	}
+	if g.integ || !g.real {
+		closers = append(closers,
+			closer{"lia", -0.05, 1500},
+			closer{"nia", -0.15, 2500},
+			closer{"reflexivity", -0.20, 1000},
+			closer{"simpl; lia", -0.35, 1500},
+			closer{"vm_compute; reflexivity", -0.40, 2500},
+			closer{"ring", -0.50, 1000},
+			closer{"compute; lia", -0.70, 2000},
+			closer{"psatz Z 3", -1.30, 2500},
+		)
+	}
+	closers = append(closers,
+		closer{"auto", -0.30, 1000},
+		closer{"easy", -0.35, 1000},
+		closer{"tauto", -0.60, 1000},
+		closer{"firstorder", -1.40, 1500},
+	)
+	for _, cl := range closers {
+		c.add(cl.score, ms(cl.timeout), pre+cl.tac+".")
+		if hasVarEq || needIntros {
+			c.add(cl.score-0.15, ms(cl.timeout), "intros; subst; "+cl.tac+".")
+		}
+		if g.others > 0 && !strings.Contains(cl.tac, ";") {
+			c.add(cl.score-0.25, ms(cl.timeout*2), "all: "+cl.tac+".")
+		}
+	}
+	// Squares of differences feed nra/nia where products alone do not.
+	if len(g.vars) >= 2 && len(g.vars) <= 4 {
+		for i := 0; i < len(g.vars); i++ {
+			for j := i + 1; j < len(g.vars); j++ {
+				x, y := g.vars[i], g.vars[j]
+				if g.real {
+					c.add(-0.9, ms(2500), fmt.Sprintf("%spose proof (pow2_ge_0 (%s - %s)); nra.", pre, x, y))
+				} else {
+					c.add(-1.0, ms(2500), fmt.Sprintf("%spose proof (Z.square_nonneg (Z.of_nat %s - Z.of_nat %s)); nia.", pre, x, y))
+				}
+			}
+		}
+	}
+	// Functions given by an equation: rewrite them away, then decide.
+	for _, h := range rewrites {
+		for _, cl := range []string{"lra", "nra", "lia", "field", "reflexivity"} {
+			c.add(-0.55, ms(2000), fmt.Sprintf("%srewrite !%s; %s.", pre, h, cl))
+		}
+		c.add(-0.8, ms(1000), fmt.Sprintf("%srewrite !%s in *.", pre, h))
+	}
+
+	// Transforming steps open new states for the next expansion.
+	if needIntros {
+		c.add(-0.25, ms(1000), "intros.")
+	}
+	if hasVarEq {
+		c.add(-0.50, ms(1000), "subst.")
+	}
+	for _, d := range destructs {
+		c.add(-0.45, ms(1000), d)
+	}
+	switch {
+	case strings.Contains(concl, " /\\ ") && !strings.HasPrefix(concl, "forall") && !strings.HasPrefix(concl, "exists"):
+		c.add(-0.40, ms(1000), "split.")
+		for _, cl := range []string{"lra", "nra", "lia", "nia", "auto"} {
+			c.add(-0.45, ms(3000), "repeat split; "+cl+".")
+		}
+	case strings.Contains(concl, " <-> ") && !strings.HasPrefix(concl, "forall"):
+		c.add(-0.45, ms(1000), "split; intros.")
+		c.add(-0.6, ms(1000), "split.")
+	case strings.HasPrefix(concl, "exists "):
+		seen := map[string]bool{}
+		for _, n := range append(numeralRE.FindAllString(concl, 6), "0", "1", "2") {
+			if seen[n] {
+				continue
+			}
+			seen[n] = true
+			c.add(-0.9, ms(1000), "exists "+n+".")
+		}
+		c.add(-1.2, ms(1000), "eexists.")
+	}
+	if strings.Contains(concl, " \\/ ") && !strings.HasPrefix(concl, "forall") {
+		c.add(-0.9, ms(1000), "left.")
+		c.add(-0.9, ms(1000), "right.")
+	}
+	if g.real && divRE.MatchString(concl) {
+		c.add(-0.7, ms(1500), "field_simplify.")
+	}
+	if strings.Contains(concl, "Rabs") {
+		c.add(-0.8, ms(1000), "unfold Rabs; repeat destruct Rcase_abs; lra.")
+	}
+	if strings.Contains(concl, "sqrt") {
+		c.add(-1.0, ms(1000), "rewrite sqrt_square; lra.")
+	}
+	if strings.Contains(concl, "mod") || strings.Contains(concl, "/") {
+		c.add(-0.8, ms(2000), "intros; subst; vm_compute; reflexivity.")
+	}
+	c.add(-0.9, ms(1000), "simpl.")
+	if g.others > 0 {
+		c.add(-0.95, ms(1000), "all: simpl.")
+	}
+	_ = closedArith
+	return c.list
+}
+
+// leanCandidates is the portfolio for Lean 4 + Mathlib states.
+func leanCandidates(req prover.ProposalRequest) []prover.Candidate {
+	var c cset
+	state := req.State.Text
+	for i, t := range []string{"norm_num", "linarith", "nlinarith", "simp", "omega", "positivity", "ring_nf", "field_simp", "decide", "norm_num [*] at *", "nlinarith [sq_nonneg (a - b)]", "aesop"} {
+		if strings.Contains(t, "a - b") && !(strings.Contains(state, "a :") && strings.Contains(state, "b :")) {
+			continue
+		}
+		c.add(-0.05-0.1*float64(i), 0, t)
+	}
+	if strings.Contains(state, "⊢ ∀") || strings.Contains(state, "→") {
+		c.add(-0.3, 0, "intro")
+	}
+	return c.list
+}
+
+// isabelleCandidates is the portfolio for Isabelle/HOL states.
+func isabelleCandidates(req prover.ProposalRequest) []prover.Candidate {
+	var c cset
+	for i, t := range []string{"by simp", "by auto", "by arith", "by linarith", "by (simp add: field_simps)", "by algebra", "by fastforce", "by presburger", "by eval"} {
+		c.add(-0.05-0.1*float64(i), 0, t)
+	}
+	return c.list
+}
