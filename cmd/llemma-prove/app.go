@@ -41,6 +41,18 @@ func newApp(fs *pflag.FlagSet, stdout, stderr io.Writer) (*app, error) {
 	if err := v.BindPFlags(fs); err != nil {
 		return nil, err
 	}
+	// Config-file keys for flags whose names are short on the command line.
+	for key, flag := range map[string]string{
+		"model.url": "model-url", "model.name": "model", "model.launch": "model-launch",
+		"model.api": "model-api", "model.temperature": "temperature", "model.prompt": "prompt",
+		"model.beam": "beam", "model.seed": "seed",
+	} {
+		if f := fs.Lookup(flag); f != nil {
+			if err := v.BindPFlag(key, f); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if path := v.GetString("config"); path != "" {
 		v.SetConfigFile(path)
 		if err := v.ReadInConfig(); err != nil {
@@ -127,6 +139,14 @@ func backendFlags(fs *pflag.FlagSet) {
 // proposerFlags declares the flags that choose and configure a proposer.
 func proposerFlags(fs *pflag.FlagSet) {
 	fs.String("proposer", "auto", "where tactics come from: portfolio (no GPU), llm, or auto (llm when --model-url is set)")
+	fs.StringSlice("model-url", nil, "LLM runtime base URL(s), e.g. http://127.0.0.1:8000 (vLLM); several spread the load")
+	fs.String("model", "", "served model name, e.g. EleutherAI/llemma_7b")
+	fs.String("model-api", "openai", "runtime API: openai (vLLM, SGLang, llama.cpp /v1/completions) or ollama (/api/generate)")
+	fs.Float64("temperature", 1.0, "sampling temperature (Llemma used 32-beam search at 0: see --beam)")
+	fs.Bool("beam", false, "beam search on vLLM (use_beam_search), as Llemma's evaluation")
+	fs.Int64("seed", -1, "sampling seed (-1: none)")
+	fs.String("prompt", "llemma", "prompt format: llemma, goal-proofstep, or a template file")
+	fs.String("model-launch", "", "command that starts the runtime (e.g. 'vllm serve EleutherAI/llemma_7b'); stopped on exit")
 }
 
 // searchFlags declares the budget flags. Zero means the proposer's default.
@@ -190,7 +210,7 @@ func (a *app) newProposer(backend string) (prover.Proposer, bool, error) {
 	p := strings.ToLower(a.v.GetString("proposer"))
 	switch p {
 	case "", "auto":
-		if a.v.GetString("model-url") != "" {
+		if len(a.v.GetStringSlice("model.url")) > 0 {
 			p = "llm"
 		} else {
 			p = "portfolio"
@@ -201,9 +221,51 @@ func (a *app) newProposer(backend string) (prover.Proposer, bool, error) {
 	case "portfolio":
 		return &model.Portfolio{Backend: backend}, true, nil
 	case "llm":
-		return nil, false, fmt.Errorf("--proposer llm is not wired into this build yet")
+		l, err := a.newLLM(backend)
+		return l, false, err
 	}
 	return nil, false, usagef("--proposer %q: use portfolio, llm or auto", p)
+}
+
+// newLLM builds the LLM proposer; the caller closes it (stopping a runtime
+// it launched).
+func (a *app) newLLM(backend string) (*model.LLM, error) {
+	name := a.v.GetString("model.name")
+	if name == "" {
+		return nil, usagef("--proposer llm needs --model NAME (the served model, e.g. EleutherAI/llemma_7b)")
+	}
+	samples, err := a.intKey("samples")
+	if err != nil {
+		return nil, err
+	}
+	cfg := model.LLMConfig{
+		URLs:         a.v.GetStringSlice("model.url"),
+		Model:        name,
+		API:          a.v.GetString("model.api"),
+		Samples:      samples,
+		Temperature:  a.v.GetFloat64("model.temperature"),
+		Beam:         a.v.GetBool("model.beam"),
+		PromptFormat: a.v.GetString("model.prompt"),
+		Backend:      backend,
+		Policy:       policyFor(backend),
+		Launch:       a.v.GetString("model.launch"),
+		OnProgress:   func(msg string) { a.say("model: %s", msg) },
+	}
+	if seed := a.v.GetInt64("model.seed"); seed >= 0 {
+		cfg.Seed = &seed
+	}
+	return model.NewLLM(cfg)
+}
+
+// policyFor is the tactic policy that candidates for backend must pass.
+func policyFor(backend string) prover.Policy {
+	switch backend {
+	case "lean":
+		return prover.LeanPolicy{}
+	case "isabelle":
+		return prover.IsabellePolicy{}
+	}
+	return prover.CoqPolicy{}
 }
 
 // Budgets. The LLM defaults are Llemma's evaluation; the portfolio's are
@@ -218,46 +280,55 @@ type budget struct {
 	theorem, tactic     time.Duration
 }
 
-// newAgent assembles the agent with the budget flags over the proposer's
-// defaults.
-func (a *app) newAgent(b prover.Backend, p prover.Proposer, portfolio bool) (*prover.Agent, error) {
+// budget reads the budget flags over the proposer's defaults.
+func (a *app) budget(portfolio bool) (budget, error) {
 	d := llmBudget
 	if portfolio {
 		d = portfolioBudget
 	}
 	exp, err := a.intKey("expansions")
 	if err != nil {
-		return nil, err
+		return d, err
 	}
 	samples, err := a.intKey("samples")
 	if err != nil {
-		return nil, err
+		return d, err
 	}
 	tt, err := a.duration("theorem-timeout")
 	if err != nil {
-		return nil, err
+		return d, err
 	}
 	tac, err := a.duration("tactic-timeout")
 	if err != nil {
+		return d, err
+	}
+	if exp > 0 {
+		d.expansions = exp
+	}
+	if samples > 0 {
+		d.samples = samples
+	}
+	if tt > 0 {
+		d.theorem = tt
+	}
+	if tac > 0 {
+		d.tactic = tac
+	}
+	return d, nil
+}
+
+// newAgent assembles the agent with the budget flags over the proposer's
+// defaults.
+func (a *app) newAgent(b prover.Backend, p prover.Proposer, portfolio bool) (*prover.Agent, error) {
+	d, err := a.budget(portfolio)
+	if err != nil {
 		return nil, err
-	}
-	if exp == 0 {
-		exp = d.expansions
-	}
-	if samples == 0 {
-		samples = d.samples
-	}
-	if tt == 0 {
-		tt = d.theorem
-	}
-	if tac == 0 {
-		tac = d.tactic
 	}
 	return &prover.Agent{
 		Backend:        b,
 		Proposer:       p,
-		Search:         search.Config{Expansions: exp, Samples: samples, TacticTimeout: tac},
-		TheoremTimeout: tt,
+		Search:         search.Config{Expansions: d.expansions, Samples: d.samples, TacticTimeout: d.tactic},
+		TheoremTimeout: d.theorem,
 		Log:            a.log,
 	}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,24 +67,9 @@ func runMiniF2F(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	backend, err := a.newBackend(backendName)
-	if err != nil {
+	// Every flag is checked before anything starts or is written.
+	if _, err := a.budget(true); err != nil {
 		return err
-	}
-	defer backend.Close()
-	proposer, portfolio, err := a.newProposer(backendName)
-	if err != nil {
-		return err
-	}
-	agent, err := a.newAgent(backend, proposer, portfolio)
-	if err != nil {
-		return err
-	}
-	if conc == 0 {
-		conc = defaultWorkers()
-		if w, _ := a.intKey("workers"); w > 0 {
-			conc = w
-		}
 	}
 	out := a.v.GetString("out")
 	if out != "" {
@@ -96,6 +82,28 @@ func runMiniF2F(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer sink.Close()
+	backend, err := a.newBackend(backendName)
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+	proposer, portfolio, err := a.newProposer(backendName)
+	if err != nil {
+		return err
+	}
+	if c, ok := proposer.(io.Closer); ok {
+		defer c.Close()
+	}
+	agent, err := a.newAgent(backend, proposer, portfolio)
+	if err != nil {
+		return err
+	}
+	if conc == 0 {
+		conc = defaultWorkers()
+		if w, _ := a.intKey("workers"); w > 0 {
+			conc = w
+		}
+	}
 	a.say("proving %d theorems of miniF2F %s with %s + %s (%d at a time, budget %d expansions x %d candidates, %s per theorem, %s per tactic)",
 		len(thms), split, backendName, proposer.Name(), conc, agent.Search.Expansions, agent.Search.Samples, agent.TheoremTimeout, agent.Search.TacticTimeout)
 	start := time.Now()
