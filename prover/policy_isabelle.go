@@ -28,7 +28,7 @@ type IsarToken struct {
 }
 
 // ErrIsarIncomplete: the text ends inside a comment, string or cartouche.
-var ErrIsarIncomplete = errors.New("incomplete text: open comment, string or cartouche")
+var ErrIsarIncomplete = errors.New("prover: incomplete Isabelle text: open comment, string or cartouche")
 
 const (
 	isarOpen  = `\<open>`
@@ -183,7 +183,8 @@ var _ Policy = IsabellePolicy{}
 var (
 	// Words that are refused anywhere, even inside strings: the check is
 	// lexical on purpose.
-	isaCheat = regexp.MustCompile(`(?i:sorry|oops|quick_and_dirty|skip_proof|cheat|oracle|axiomatization|\baxioms?\b)`)
+	// \<proof> and ⟨proof⟩ are aliases of sorry.
+	isaCheat = regexp.MustCompile(`(?i:sorry|oops|quick_and_dirty|skip_proof|cheat|oracle|axiomatization|\baxioms?\b|\\<proof>|⟨proof⟩)`)
 	isaML    = regexp.MustCompile(`(?:^|[^\p{L}\p{N}_'])(ML\w*|SML\w*|\w*_ML|declare|setup|\w+_setup|tactic|raw_tactic|\w+_tactic|eval_tac|compile_generated_files|export_code|code_reflect)(?:$|[^\p{L}\p{N}_'])`)
 	isaDiag  = regexp.MustCompile(`(?:^|[^\p{L}\p{N}_'])(nitpick|nunchaku|quickcheck|print_state|print_\w+|find_theorems|find_consts|thm_oracles|try0?|solve_direct|value|term|typ|prop|thm)(?:$|[^\p{L}\p{N}_'(])`)
 )
@@ -206,7 +207,7 @@ var isarCommands = func() map[string]string {
 	}
 	for _, w := range strings.Fields(`proof have show hence thus fix obtain assume presume case then from
 		with note moreover ultimately also finally let define consider subgoal interpret include includes
-		guess write { }`) {
+		guess write`) {
 		m[w] = "isar-structure"
 	}
 	return m
@@ -261,8 +262,11 @@ func (p IsabellePolicy) Check(tactic string) (string, error) {
 		case IsarSpace:
 			continue
 		case IsarSymbol:
-			if tk.Text == `\<comment>` || tk.Text == "--" {
+			if tk.Text == `\<comment>` || tk.Text == "-" && strings.HasPrefix(t[tk.Pos:], "--") {
 				return "", reject("comment", "comments are not allowed in a candidate")
+			}
+			if depth == 0 && (tk.Text == "{" || tk.Text == "}") {
+				return "", reject("isar-structure", "proof blocks are not search steps")
 			}
 			switch tk.Text {
 			case "(", "[":
@@ -368,8 +372,8 @@ func splitMethods(s string) ([]string, error) {
 				flush(tk.Pos)
 			}
 			if start < 0 {
-				if isMod {
-					return nil, reject("method-syntax", "%q", s)
+				if tk.Kind != IsarWord && !(tk.Kind == IsarSymbol && tk.Text == "(") {
+					return nil, reject("method-syntax", "a method is a name or a parenthesized expression: %q", s)
 				}
 				start = tk.Pos
 			}

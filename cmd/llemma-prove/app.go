@@ -17,11 +17,17 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/llemma-prove/llemma-prove/benchmarks"
 	"github.com/llemma-prove/llemma-prove/coq"
+	"github.com/llemma-prove/llemma-prove/isabelle"
 	"github.com/llemma-prove/llemma-prove/model"
 	"github.com/llemma-prove/llemma-prove/prover"
 	"github.com/llemma-prove/llemma-prove/search"
 )
+
+func init() {
+	benchmarks.RegisterLoader("isabelle", isabelle.LoadMiniF2F)
+}
 
 // app is what every command gets: the one viper instance (flags > LLEMMA_*
 // environment > config file > defaults), the streams and the logger.
@@ -134,6 +140,10 @@ func backendFlags(fs *pflag.FlagSet) {
 	fs.String("coq.memory-limit", "4GiB", "address-space limit per Coq process")
 	fs.Int("coq.max-uses", 20, "recycle a warm coqtop after this many theorems")
 	fs.StringSlice("coq.allow-axioms", nil, "replace the allow-list of axioms (default: the stdlib's real-number and classical axioms)")
+	fs.String("isabelle.server", "isabelle server", "command that starts an Isabelle server")
+	fs.String("isabelle.address", "", "reuse a running Isabelle server at HOST:PORT (with --isabelle.password)")
+	fs.String("isabelle.password", "", "password of the running Isabelle server")
+	fs.String("isabelle.session", "HOL", "Isabelle session the theorems run in")
 }
 
 // proposerFlags declares the flags that choose and configure a proposer.
@@ -200,6 +210,15 @@ func (a *app) newBackend(name string) (prover.Backend, error) {
 			AllowedAxioms: a.v.GetStringSlice("coq.allow-axioms"),
 			Log:           a.log,
 		}), nil
+	case "isabelle":
+		return isabelle.New(isabelle.Config{
+			Server:   strings.Fields(a.v.GetString("isabelle.server")),
+			Address:  a.v.GetString("isabelle.address"),
+			Password: a.v.GetString("isabelle.password"),
+			Session:  a.v.GetString("isabelle.session"),
+			Workers:  workers,
+			Log:      a.log,
+		})
 	}
 	return nil, fmt.Errorf("backend %s is not wired into this build yet", name)
 }

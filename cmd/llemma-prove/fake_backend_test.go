@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/llemma-prove/llemma-prove/prover"
+)
+
+// When LLEMMA_TEST_CLI is set, the test binary is the CLI (helper-process
+// pattern): tests run it with os.Args and signal it like the real binary.
+// LLEMMA_TEST_FAKE_DELAY (a duration) selects the fake backend below.
+func runAsCLI() {
+	if d := os.Getenv("LLEMMA_TEST_FAKE_DELAY"); d != "" {
+		delay, err := time.ParseDuration(d)
+		if err != nil {
+			panic(err)
+		}
+		testBackend = func(string) (prover.Backend, error) { return &fakeBackend{delay: delay}, nil }
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	os.Exit(exitCode(ctx, err, os.Stderr))
+}
+
+// fakeBackend is a deterministic in-process prover: whether a tactic
+// proves, opens a new state or fails depends only on the theorem, the
+// state and the tactic, so a run's verdicts do not depend on timing. Each
+// tactic costs delay (ctx-aware).
+type fakeBackend struct {
+	delay time.Duration
+	mu    sync.Mutex
+	open  int
+}
+
+func hash(s string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return h.Sum32()
+}
+
+func (b *fakeBackend) Name() string          { return "coq" }
+func (b *fakeBackend) Policy() prover.Policy { return prover.CoqPolicy{} }
+func (b *fakeBackend) Close() error          { return nil }
+func (b *fakeBackend) Assemble(thm prover.Theorem, proof []string) string {
+	return thm.Header + thm.Statement + "\nProof.\n" + strings.Join(proof, "\n") + "\nQed.\n"
+}
+func (b *fakeBackend) ProofOf(thm prover.Theorem, text string) ([]string, error) {
+	return nil, fmt.Errorf("fake: no ProofOf")
+}
+func (b *fakeBackend) Verify(ctx context.Context, thm prover.Theorem, text string) (prover.Verification, error) {
+	return prover.Verification{Verified: true}, ctx.Err()
+}
+
+func (b *fakeBackend) Open(ctx context.Context, thm prover.Theorem) (prover.Session, error) {
+	return &fakeSession{b: b, thm: thm, depth: map[prover.StateID]int{1: 0}, next: 2}, nil
+}
+
+type fakeSession struct {
+	b     *fakeBackend
+	thm   prover.Theorem
+	depth map[prover.StateID]int
+	next  prover.StateID
+}
+
+func (s *fakeSession) Root() prover.State {
+	return prover.State{ID: 1, Goals: []string{"x : nat\n============================\nx + 0 = x"}, Text: "x + 0 = x"}
+}
+
+func (s *fakeSession) Apply(ctx context.Context, from prover.StateID, tactic string, timeout time.Duration) (prover.StepResult, error) {
+	t := time.NewTimer(s.b.delay)
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		t.Stop()
+		return prover.StepResult{Status: prover.StepTimeout}, nil
+	}
+	d := s.depth[from]
+	h := hash(fmt.Sprintf("%s|%d|%d|%s", s.thm.Name, from, d, tactic)) % 16
+	switch {
+	case h == 0 && hash(s.thm.Name)%3 != 0:
+		return prover.StepResult{Status: prover.StepProved}, nil
+	case h <= 2 && d < 3:
+		id := s.next
+		s.next++
+		s.depth[id] = d + 1
+		g := fmt.Sprintf("x : nat\n============================\nx + %d = x + %d", id, h)
+		return prover.StepResult{Status: prover.StepOpen, State: prover.State{ID: id, Goals: []string{g}, Text: g}}, nil
+	}
+	return prover.StepResult{Status: prover.StepFailed, Message: "Error: fake failure"}, nil
+}
+
+func (s *fakeSession) Close() error { return nil }

@@ -1,0 +1,620 @@
+package isabelle
+
+// The test double: this test binary re-executed with
+// LLEMMA_FAKE_ISABELLE=mode is a fake `isabelle server`. It prints the
+// server line, listens on 127.0.0.1 only, and speaks the protocol with the
+// server's exact framing.
+//
+// Modes:
+//   replay      serve the recorded replies of shared/fixtures/isabelle-server
+//               byte for byte (one trailing empty line dropped, a missing
+//               final LF of a length block added)
+//   sim         simulate sessions and use_theories on the theory files the
+//               client writes: scripted goal transitions and faults
+//   sim-refuse  like sim, but every password is refused (connection closed)
+//   exit        exit at once without a server line
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+const fakeEnv = "LLEMMA_FAKE_ISABELLE"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(fakeEnv); mode != "" {
+		os.Exit(runFake(mode))
+	}
+	code := m.Run()
+	if code == 0 && flag.Lookup("test.run").Value.String() == "" {
+		// a registered fake that no test used is a gap in the tests
+		modesMu.Lock()
+		for mode, used := range fakeModes {
+			if _, err := os.Stat(filepath.Join("..", "..", "shared")); !used && (mode != "replay" || err == nil) {
+				fmt.Fprintf(os.Stderr, "fake isabelle mode %q was never used\n", mode)
+				code = 1
+			}
+		}
+		modesMu.Unlock()
+	}
+	os.Exit(code)
+}
+
+var (
+	modesMu   sync.Mutex
+	fakeModes = map[string]bool{"replay": false, "sim": false, "sim-refuse": false, "exit": false}
+)
+
+// useMode records that a test runs the fake in mode.
+func useMode(t testing.TB, mode string) {
+	t.Helper()
+	modesMu.Lock()
+	defer modesMu.Unlock()
+	if _, ok := fakeModes[mode]; !ok {
+		t.Fatalf("unknown fake mode %q", mode)
+	}
+	fakeModes[mode] = true
+}
+
+// sharedDir is ../../shared from the package directory.
+func sharedDir(t testing.TB) string {
+	t.Helper()
+	d, err := filepath.Abs(filepath.Join("..", "..", "shared"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(d); err != nil {
+		t.Skipf("shared data not found at %s (../../shared from the package): %v", d, err)
+	}
+	return d
+}
+
+func fixtureDir(t testing.TB) string {
+	d := filepath.Join(sharedDir(t), "fixtures", "isabelle-server")
+	if _, err := os.Stat(d); err != nil {
+		t.Skipf("isabelle server fixtures not found at %s: %v", d, err)
+	}
+	return d
+}
+
+func uuid() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+func runFake(mode string) int {
+	if mode == "exit" {
+		fmt.Fprintln(os.Stderr, "fake isabelle: refusing to start")
+		return 3
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fs := newFakeServer(mode, uuid())
+	if mode == "replay" {
+		fs.fixtures = os.Getenv(fakeEnv + "_FIXTURES")
+	}
+	fmt.Printf("server \"fake\" = %s (password \"%s\")\n", ln.Addr(), fs.password)
+	fs.ln = ln
+	fs.serve()
+	return 0
+}
+
+type fakeServer struct {
+	mode     string
+	password string
+	refuse   bool
+	fixtures string
+	// showStates makes print_state print the state (off, as in Isabelle
+	// without show_states).
+	showStates bool
+
+	mu       sync.Mutex
+	sessions map[string]bool
+	ln       net.Listener
+	deaf     atomic.Bool
+	stopped  chan struct{}
+	stopOnce sync.Once
+
+	// service time spent handling requests, for the benchmark baseline
+	serviceNanos atomic.Int64
+	checks       atomic.Int64
+	starts       atomic.Int64 // session_start calls
+	purges       atomic.Int64 // theories purged
+}
+
+func newFakeServer(mode, password string) *fakeServer {
+	return &fakeServer{
+		mode: mode, password: password, refuse: strings.HasSuffix(mode, "-refuse"),
+		sessions: map[string]bool{}, stopped: make(chan struct{}),
+	}
+}
+
+func (s *fakeServer) stop() {
+	s.stopOnce.Do(func() {
+		close(s.stopped)
+		if s.ln != nil {
+			s.ln.Close()
+		}
+	})
+}
+
+func (s *fakeServer) serve() {
+	for {
+		conn, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		go s.handle(conn)
+	}
+}
+
+type fakeConn struct {
+	s     *fakeServer
+	conn  net.Conn
+	wmu   sync.Mutex
+	mu    sync.Mutex
+	tasks map[string]chan struct{} // task id -> cancel
+	gone  chan struct{}
+}
+
+func (c *fakeConn) write(msg string) {
+	c.writeRaw(EncodeServerMessage(msg))
+}
+
+func (c *fakeConn) writeRaw(b []byte) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_, _ = c.conn.Write(b)
+}
+
+func (s *fakeServer) handle(conn net.Conn) {
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	pw, err := br.ReadString('\n')
+	if err != nil || s.refuse || strings.TrimRight(pw, "\r\n") != s.password {
+		return // a wrong password: closed without a reply
+	}
+	if s.deaf.Load() {
+		_, _ = br.ReadString(0) // never answers
+		return
+	}
+	c := &fakeConn{s: s, conn: conn, tasks: map[string]chan struct{}{}, gone: make(chan struct{})}
+	defer close(c.gone)
+	c.write(`OK {"isabelle_id":"fake0000","isabelle_name":"Isabelle2023"}`)
+	for {
+		line, err := ReadMessage(br)
+		if err != nil {
+			return // closing a connection cancels its tasks (gone)
+		}
+		if s.deaf.Load() {
+			continue
+		}
+		t0 := time.Now()
+		if s.mode == "replay" {
+			c.replay(ParseMessage(line))
+		} else {
+			c.sim(line)
+		}
+		s.serviceNanos.Add(int64(time.Since(t0)))
+		select {
+		case <-s.stopped:
+			return
+		default:
+		}
+	}
+}
+
+// replay answers with the recorded bytes of the fixture named like the
+// command (use_theories picks .Fail or .Sledgehammer by theory name).
+func (c *fakeConn) replay(m Message) {
+	name := m.Name
+	switch {
+	case name == "echo":
+		c.write("OK " + m.Arg)
+		return
+	case name == "use_theories" && strings.Contains(m.Arg, "Fail"):
+		name = "use_theories.Fail"
+	case name == "use_theories" && strings.Contains(m.Arg, "Sledgehammer"):
+		name = "use_theories.Sledgehammer"
+	}
+	b, err := os.ReadFile(filepath.Join(c.s.fixtures, name))
+	if err != nil || name == "" || strings.ContainsAny(name, "/.") && !strings.HasPrefix(name, "use_theories.") {
+		c.write(fmt.Sprintf("ERROR %q", "Bad command '"+m.Name+"'"))
+		return
+	}
+	if strings.HasSuffix(string(b), "\n\n") {
+		b = b[:len(b)-1]
+	}
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		b = append(b, '\n')
+	}
+	c.writeRaw(b)
+	if name == "shutdown" {
+		c.s.stop()
+	}
+}
+
+var simCommands = []string{"cancel", "echo", "help", "purge_theories", "session_build", "session_start", "session_stop", "shutdown", "use_theories"}
+
+func (c *fakeConn) sim(line string) {
+	if line == "" {
+		c.write(`NOTE "Command 'help' provides list of commands"`)
+		return
+	}
+	m := ParseMessage(line)
+	var arg any
+	if m.Arg != "" {
+		if err := json.Unmarshal([]byte(m.Arg), &arg); err != nil {
+			c.write(fmt.Sprintf(`ERROR {"kind":"error","message":"Malformed argument for command '%s'","argument":%s}`, m.Name, jsonString(m.Arg)))
+			return
+		}
+	}
+	obj, _ := arg.(map[string]any)
+	bad := func() {
+		c.write(fmt.Sprintf(`ERROR {"kind":"error","message":"Bad argument for command '%s'","argument":%s}`, m.Name, jsonString(m.Arg)))
+	}
+	switch m.Name {
+	case "help":
+		b, _ := json.Marshal(simCommands)
+		c.write("OK " + string(b))
+	case "echo":
+		b, _ := json.Marshal(arg)
+		c.write("OK " + string(b))
+	case "shutdown":
+		c.write("OK")
+		c.s.stop()
+	case "cancel":
+		id, _ := obj["task"].(string)
+		c.write("OK")
+		c.mu.Lock()
+		if ch := c.tasks[id]; ch != nil {
+			close(ch)
+			delete(c.tasks, id)
+		}
+		c.mu.Unlock()
+	case "session_start":
+		name, ok := obj["session"].(string)
+		if !ok {
+			bad()
+			return
+		}
+		task := c.start()
+		c.write(fmt.Sprintf(`NOTE {"kind":"writeln","message":"Starting session %s ...","verbose":"false","task":"%s"}`, name, task))
+		c.write(`NOTE {"kind":"nodes_status","nodes_status":[]}`)
+		if name == "Nonexistent" {
+			c.end(task, fmt.Sprintf(`FAILED {"kind":"error","message":"Undefined session(s): \"%s\"","task":"%s"}`, name, task))
+			return
+		}
+		id := uuid()
+		c.s.starts.Add(1)
+		c.s.mu.Lock()
+		c.s.sessions[id] = true
+		c.s.mu.Unlock()
+		c.end(task, fmt.Sprintf(`FINISHED {"session_id":"%s","tmp_dir":"/tmp/fake/%s","task":"%s"}`, id, id, task))
+	case "session_stop":
+		id, ok := obj["session_id"].(string)
+		if !ok {
+			bad()
+			return
+		}
+		task := c.start()
+		c.s.mu.Lock()
+		known := c.s.sessions[id]
+		delete(c.s.sessions, id)
+		c.s.mu.Unlock()
+		if !known {
+			c.end(task, fmt.Sprintf(`FAILED {"kind":"error","message":"No session '%s'","task":"%s"}`, id, task))
+			return
+		}
+		c.end(task, fmt.Sprintf(`FINISHED {"ok":true,"return_code":0,"task":"%s"}`, task))
+	case "purge_theories":
+		if _, ok := obj["session_id"].(string); !ok {
+			bad()
+			return
+		}
+		var purged []map[string]string
+		dir, _ := obj["master_dir"].(string)
+		ths, _ := obj["theories"].([]any)
+		for _, t := range ths {
+			n, _ := t.(string)
+			c.s.purges.Add(1)
+			purged = append(purged, map[string]string{"node_name": filepath.Join(dir, n+".thy"), "theory_name": "Draft." + n})
+		}
+		b, _ := json.Marshal(map[string]any{"purged": purged, "retained": []any{}})
+		c.write("OK " + string(b))
+	case "use_theories":
+		c.useTheories(obj, bad)
+	default:
+		c.write(fmt.Sprintf("ERROR %s", jsonString("Bad command '"+m.Name+"'")))
+	}
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// start replies OK with a new task id and registers its cancel channel.
+func (c *fakeConn) start() string {
+	id := uuid()
+	c.mu.Lock()
+	c.tasks[id] = make(chan struct{})
+	c.mu.Unlock()
+	c.write(fmt.Sprintf(`OK {"task":"%s"}`, id))
+	return id
+}
+
+func (c *fakeConn) end(task, msg string) {
+	c.mu.Lock()
+	delete(c.tasks, task)
+	c.mu.Unlock()
+	c.write(msg)
+}
+
+func (c *fakeConn) useTheories(obj map[string]any, bad func()) {
+	sid, ok1 := obj["session_id"].(string)
+	ths, ok2 := obj["theories"].([]any)
+	if !ok1 || !ok2 || len(ths) == 0 {
+		bad()
+		return
+	}
+	dir, _ := obj["master_dir"].(string)
+	task := c.start()
+	c.mu.Lock()
+	cancel := c.tasks[task]
+	c.mu.Unlock()
+	c.s.mu.Lock()
+	known := c.s.sessions[sid]
+	c.s.mu.Unlock()
+	if !known {
+		c.end(task, fmt.Sprintf(`FAILED {"kind":"error","message":"No session '%s'","task":"%s"}`, sid, task))
+		return
+	}
+	name, _ := ths[0].(string)
+	src, err := os.ReadFile(filepath.Join(dir, name+".thy"))
+	if err != nil {
+		c.end(task, fmt.Sprintf(`FAILED {"kind":"error","message":%s,"task":"%s"}`, jsonString("Cannot load theory file "+name+".thy"), task))
+		return
+	}
+	c.write(fmt.Sprintf(`NOTE {"percentage":99,"task":"%s","message":"theory Draft.%s 99%%","kind":"writeln","session":"","theory":"Draft.%s"}`, task, name, name))
+	res, fault := c.s.simulate(name, string(src))
+	switch fault {
+	case "hang_forever":
+		go func() {
+			select {
+			case <-cancel:
+				c.end(task, fmt.Sprintf(`FAILED {"kind":"error","message":"Interrupt","task":"%s"}`, task))
+			case <-c.gone:
+			}
+		}()
+		return
+	case "deaf":
+		c.s.deaf.Store(true)
+		return
+	case "drop_conn":
+		msg := fmt.Sprintf(`FINISHED {"ok":true,"errors":[],"nodes":[],"task":"%s"}`, task)
+		frame := EncodeServerMessage(msg + strings.Repeat(" ", 200))
+		c.writeRaw(frame[:len(frame)/2])
+		c.conn.Close()
+		return
+	case "task_fail":
+		c.end(task, fmt.Sprintf(`FAILED {"kind":"error","message":"Simulated failure","task":"%s"}`, task))
+		return
+	}
+	res["task"] = task
+	b, _ := json.Marshal(res)
+	c.s.checks.Add(1)
+	c.end(task, "FINISHED "+string(b))
+}
+
+// The simulator's scripted logic: goals are texts; methods transform the
+// first goal (or all) by fixed rules.
+var (
+	simSolvable  = map[string]bool{"True": true, "A": true, "B": true, "x = x": true}
+	simHammer    = map[string]string{"C": "by metis", "E": "using assms by blast"}
+	simStatement = regexp.MustCompile(`"([^"]*)"\s*$`)
+)
+
+func goalText(goals []string) string {
+	var sb strings.Builder
+	if len(goals) == 1 {
+		sb.WriteString("goal (1 subgoal):")
+	} else {
+		fmt.Fprintf(&sb, "goal (%d subgoals):", len(goals))
+	}
+	for i, g := range goals {
+		fmt.Fprintf(&sb, "\n %d. %s", i+1, g)
+	}
+	return sb.String()
+}
+
+func simApply(theory, method string, goals []string) ([]string, bool) {
+	if len(goals) == 0 {
+		return nil, false
+	}
+	switch method {
+	case "(rule conjI)":
+		l, r, ok := strings.Cut(goals[0], ` \<and> `)
+		if !ok {
+			return nil, false
+		}
+		return append([]string{l, r}, goals[1:]...), true
+	case "simp":
+		if simSolvable[goals[0]] {
+			return goals[1:], true
+		}
+	case "auto":
+		var rest []string
+		for _, g := range goals {
+			if !simSolvable[g] {
+				rest = append(rest, g)
+			}
+		}
+		if len(rest) < len(goals) {
+			return rest, true
+		}
+	case "metis":
+		if goals[0] == "C" {
+			return goals[1:], true
+		}
+	case "blast":
+		if goals[0] == "E" {
+			return goals[1:], true
+		}
+	case "flaky": // passes in step checks only: a stale-state bug
+		if strings.HasPrefix(theory, "Step") {
+			return nil, true
+		}
+	}
+	return nil, false
+}
+
+// simulate checks a theory the way the scripted logic says and returns the
+// use_theories result, or the name of a fault to inject.
+func (s *fakeServer) simulate(name, src string) (map[string]any, string) {
+	lines := strings.Split(src, "\n")
+	var msgs, errs []map[string]any
+	pos := func(l int) map[string]any {
+		return map[string]any{"line": l, "offset": 1, "end_offset": 2, "file": name + ".thy"}
+	}
+	say := func(kind string, l int, text string) {
+		m := map[string]any{"kind": kind, "message": text, "pos": pos(l)}
+		msgs = append(msgs, m)
+		if kind == "error" {
+			errs = append(errs, m)
+		}
+	}
+	var goals []string
+	inStmt, inProof, failed := false, false, false
+	commands := 0
+	for i, raw := range lines {
+		l := i + 1
+		line := strings.TrimSpace(raw)
+		word, rest, _ := strings.Cut(line, " ")
+		if !inStmt && !inProof {
+			if word == "theorem" || word == "lemma" {
+				inStmt = true
+				commands++
+			} else {
+				continue
+			}
+		}
+		if inStmt {
+			if m := simStatement.FindStringSubmatch(line); m != nil && (word == "shows" || word == "theorem" || word == "lemma" || strings.HasPrefix(line, `"`)) {
+				goals = []string{m[1]}
+			}
+			switch word {
+			case "apply", "by", "using", "unfolding", "sorry", "oops", "done", "print_state", "sledgehammer", "end", "proof":
+				inStmt, inProof = false, true
+				say("writeln", l-1, "theorem "+strings.Join(goals, ""))
+			default:
+				continue
+			}
+		}
+		if line == "" {
+			continue
+		}
+		commands++
+		if failed {
+			continue
+		}
+		if strings.HasPrefix(line, "sledgehammer") {
+			say("writeln", l, "Sledgehammering...")
+			if len(goals) > 0 && simHammer[goals[0]] != "" {
+				say("writeln", l, "z3 found a proof...")
+				say("writeln", l, "z3: Try this: "+simHammer[goals[0]]+" (12 ms)")
+			} else {
+				say("writeln", l, "No proof found")
+			}
+			continue
+		}
+		switch word {
+		case "end":
+			if inProof {
+				say("error", l, "Unfinished proof")
+				failed = true
+			}
+		case "print_state":
+			if s.showStates {
+				say("writeln", l, "proof (prove)\n"+goalText(goals))
+			}
+		case "done":
+			if len(goals) > 0 {
+				say("error", l, `Failed to finish proof\<^here>:`+"\n"+goalText(goals))
+				failed = true
+			} else {
+				inProof = false
+			}
+		case "sorry", "oops": // accepted, as by the real server in PIDE
+			goals, inProof = nil, false
+		case "using", "unfolding":
+		case "apply":
+			switch rest {
+			case "hang_forever", "deaf", "drop_conn", "task_fail":
+				return nil, rest
+			}
+			ng, ok := simApply(name, rest, goals)
+			if !ok {
+				say("error", l, `Failed to apply proof method\<^here>:`+"\n"+goalText(goals))
+				failed = true
+				continue
+			}
+			goals = ng
+		default:
+			say("error", l, "Outer syntax error\\<^here>: command expected")
+			failed = true
+		}
+	}
+	nerr := len(errs)
+	if errs == nil {
+		errs = []map[string]any{}
+	}
+	if msgs == nil {
+		msgs = []map[string]any{}
+	}
+	status := map[string]any{
+		"percentage": 100, "unprocessed": 0, "running": 0, "finished": commands - nerr, "failed": nerr,
+		"total": commands, "consolidated": true, "canceled": false, "ok": nerr == 0, "warned": 0,
+	}
+	return map[string]any{
+		"ok": nerr == 0, "errors": errs,
+		"nodes": []any{map[string]any{
+			"messages": msgs, "exports": []any{}, "status": status,
+			"theory_name": "Draft." + name, "node_name": name + ".thy",
+		}},
+	}, ""
+}
+
+// startInProcess runs a sim server in this process (for benchmarks and
+// tests that need its counters).
+func startInProcess(t testing.TB, mode string) *fakeServer {
+	t.Helper()
+	useMode(t, mode)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := newFakeServer(mode, uuid())
+	fs.ln = ln
+	go fs.serve()
+	t.Cleanup(fs.stop)
+	return fs
+}
+
+func (s *fakeServer) addr() string { return s.ln.Addr().String() }
