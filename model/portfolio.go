@@ -243,6 +243,29 @@ func coqCandidates(req prover.ProposalRequest) []prover.Candidate {
 		c.add(-0.8, ms(1000), fmt.Sprintf("%srewrite !%s in *.", pre, h))
 	}
 
+	// Hypotheses with divisions: clear the denominators, then decide.
+	if g.real {
+		for _, h := range g.hyps {
+			if !divRE.MatchString(h.typ) || strings.HasPrefix(h.typ, "forall") {
+				continue
+			}
+			for _, n := range h.names {
+				c.add(-0.60, ms(2000), fmt.Sprintf("field_simplify in %s; lra.", n))
+				c.add(-0.70, ms(2500), fmt.Sprintf("field_simplify in %s; nra.", n))
+				c.add(-0.85, ms(1500), fmt.Sprintf("field_simplify in %s.", n))
+			}
+		}
+	}
+	// Closed arithmetic over nat: compute in binary Z, not in unary nat.
+	if !g.real && len(g.hyps) == 0 && !needIntros && (strings.Contains(concl, "^") || strings.Contains(concl, "mod")) {
+		c.add(-0.30, ms(3000), "apply Nat2Z.inj; rewrite ?Nat2Z.inj_mod, ?Nat2Z.inj_pow, ?Nat2Z.inj_add, ?Nat2Z.inj_mul; vm_compute; reflexivity.")
+	}
+	// Conditional equations (forall n, P n -> f n = ...): rewrite, side goals by computation.
+	for _, h := range rewrites {
+		c.add(-0.65, ms(2000), fmt.Sprintf("%srewrite %s by (reflexivity || lia || lra); reflexivity.", pre, h))
+		c.add(-0.70, ms(2000), fmt.Sprintf("%srewrite %s by (reflexivity || lia || lra); lia.", pre, h))
+	}
+
 	// Transforming steps open new states for the next expansion.
 	if needIntros {
 		c.add(-0.25, ms(1000), "intros.")
