@@ -31,7 +31,7 @@ data:
 # The default run: miniF2F test split on Coq with the GPU-free portfolio.
 run: setup-coq build data
 	@mkdir -p $(dir $(OUT))
-	@rm -f $(OUT)
+	@rm -f $(OUT) $(OUT).meta.json
 	bin/llemma-prove minif2f --backend coq --proposer portfolio --split $(SPLIT) --data data/minif2f/coq --out $(OUT)
 
 vet: setup-go

@@ -19,7 +19,8 @@ type Result struct {
 	Split        string   `json:"split"`
 	Backend      string   `json:"backend"`
 	Proposer     string   `json:"proposer"`
-	Status       string   `json:"status"` // proved|failed|timeout|error|interrupted
+	Attempt      int      `json:"attempt"` // 0-based; several attempts give pass@k
+	Status       string   `json:"status"`  // proved|failed|timeout|error|interrupted
 	Proof        []string `json:"proof"`
 	FileText     string   `json:"file_text"` // the complete file that was verified
 	Axioms       []string `json:"axioms"`
@@ -30,6 +31,15 @@ type Result struct {
 	Category     string   `json:"category"`
 	SearchEnd    string   `json:"search_end,omitempty"`
 	Rejected     int      `json:"rejected,omitempty"`
+	// Statement is the theorem as stated, so that merge can tell two
+	// copies of the benchmark apart.
+	Statement string `json:"statement,omitempty"`
+}
+
+// Final reports whether the status is a verdict (anything but interrupted):
+// --resume skips theorems that have one.
+func (r Result) Final() bool {
+	return r.Status != "" && r.Status != string(prover.StatusInterrupted)
 }
 
 // NewResult turns an agent's outcome into a result line.
@@ -40,6 +50,7 @@ func NewResult(thm prover.Theorem, proposer string, o prover.Outcome) Result {
 		Expansions: o.Expansions, TacticChecks: o.TacticChecks,
 		WallS: float64(o.Wall.Round(time.Millisecond)) / float64(time.Second),
 		Error: o.Error, Category: Category(thm.Name), SearchEnd: string(o.SearchEnd), Rejected: o.Rejected,
+		Statement: thm.Statement,
 	}
 	if r.Proof == nil {
 		r.Proof = []string{}

@@ -23,24 +23,55 @@ type Runner struct {
 	Sink        *Sink
 	Progress    io.Writer // stderr; nil for none
 	Log         *slog.Logger
+	// Attempts is the number of attempts per theorem (default 1), recorded
+	// as attempt 0..Attempts-1: several give pass@k.
+	Attempts int
+	// Skip, when set, reports attempts that already have a verdict
+	// (--resume): they are not run again.
+	Skip func(Key) bool
+	// Traces, when set, receives each attempt's search tree (--trace).
+	Traces *TraceWriter
+}
+
+// Job is one attempt at one theorem.
+type Job struct {
+	Theorem prover.Theorem
+	Attempt int
+}
+
+// Jobs lists the attempts to run: every theorem times Attempts, minus
+// those Skip reports done.
+func (r *Runner) Jobs(thms []prover.Theorem) []Job {
+	k := max(r.Attempts, 1)
+	var jobs []Job
+	for _, t := range thms {
+		for a := range k {
+			if r.Skip != nil && r.Skip(Key{Name: t.Name, Split: t.Split, Backend: t.Backend, Attempt: a}) {
+				continue
+			}
+			jobs = append(jobs, Job{Theorem: t, Attempt: a})
+		}
+	}
+	return jobs
 }
 
 // Run proves thms and returns every result, in completion order. A
 // cancelled ctx stops launching work; theorems in flight are recorded as
-// interrupted.
+// interrupted (never as failed), and Run returns once they are written.
 func (r *Runner) Run(ctx context.Context, thms []prover.Theorem) ([]Result, error) {
 	n := r.Concurrency
 	if n <= 0 {
 		n = 1
 	}
-	prog := newProgress(r.Progress, len(thms))
+	jobs := r.Jobs(thms)
+	prog := newProgress(r.Progress, len(jobs))
 	var (
 		mu      sync.Mutex
 		results []Result
 	)
 	g := new(errgroup.Group)
 	g.SetLimit(n)
-	for _, thm := range thms {
+	for _, job := range jobs {
 		if ctx.Err() != nil {
 			break
 		}
@@ -48,8 +79,15 @@ func (r *Runner) Run(ctx context.Context, thms []prover.Theorem) ([]Result, erro
 			if ctx.Err() != nil {
 				return nil
 			}
+			thm := job.Theorem
 			out := r.Agent.Prove(ctx, thm)
 			res := NewResult(thm, r.Proposer, out)
+			res.Attempt = job.Attempt
+			if r.Traces != nil && res.Status != string(prover.StatusInterrupted) {
+				if err := r.Traces.Write(res, out.Trace); err != nil {
+					return err
+				}
+			}
 			if err := r.Sink.Write(res); err != nil {
 				return err
 			}
@@ -107,11 +145,14 @@ func (p *progress) done(solved bool) {
 	}
 	p.lastLine = now
 	elapsed := now.Sub(p.start)
-	eta := "?"
+	eta, rate := "?", 0.0
 	if p.n > 0 {
 		eta = (time.Duration(float64(elapsed) / float64(p.n) * float64(p.total-p.n))).Round(time.Second).String()
 	}
-	line := fmt.Sprintf("[%d/%d] solved %d, elapsed %s, ETA %s", p.n, p.total, p.solved, elapsed.Round(time.Second), eta)
+	if elapsed > 0 {
+		rate = float64(p.n) / elapsed.Minutes()
+	}
+	line := fmt.Sprintf("[%d/%d] solved %d, %.1f theorems/min, elapsed %s, ETA %s", p.n, p.total, p.solved, rate, elapsed.Round(time.Second), eta)
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\033[K%s", line)
 	} else {

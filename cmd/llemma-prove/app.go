@@ -20,6 +20,7 @@ import (
 	"github.com/llemma-prove/llemma-prove/benchmarks"
 	"github.com/llemma-prove/llemma-prove/coq"
 	"github.com/llemma-prove/llemma-prove/isabelle"
+	"github.com/llemma-prove/llemma-prove/lean"
 	"github.com/llemma-prove/llemma-prove/model"
 	"github.com/llemma-prove/llemma-prove/prover"
 	"github.com/llemma-prove/llemma-prove/search"
@@ -27,6 +28,7 @@ import (
 
 func init() {
 	benchmarks.RegisterLoader("isabelle", isabelle.LoadMiniF2F)
+	benchmarks.RegisterLoader("lean", lean.LoadMiniF2F)
 }
 
 // app is what every command gets: the one viper instance (flags > LLEMMA_*
@@ -140,6 +142,11 @@ func backendFlags(fs *pflag.FlagSet) {
 	fs.String("coq.memory-limit", "4GiB", "address-space limit per Coq process")
 	fs.Int("coq.max-uses", 20, "recycle a warm coqtop after this many theorems")
 	fs.StringSlice("coq.allow-axioms", nil, "replace the allow-list of axioms (default: the stdlib's real-number and classical axioms)")
+	fs.String("lean.repl", "lake env repl", "command that starts one Lean REPL (run in --lean.project)")
+	fs.String("lean.project", "", "the Lake project the REPL runs in (default: the miniF2F data directory)")
+	fs.String("lean.memory-limit", "12GiB", "address-space limit per REPL (Mathlib needs about 9GiB)")
+	fs.Int("lean.max-requests", 0, "recycle a REPL after this many requests (0: the backend's default)")
+	fs.Bool("lean.allow-native-decide", false, "accept native_decide (adds the axiom Lean.ofReduceBool)")
 	fs.String("isabelle.server", "isabelle server", "command that starts an Isabelle server")
 	fs.String("isabelle.address", "", "reuse a running Isabelle server at HOST:PORT (with --isabelle.password)")
 	fs.String("isabelle.password", "", "password of the running Isabelle server")
@@ -210,7 +217,34 @@ func (a *app) newBackend(name string) (prover.Backend, error) {
 			AllowedAxioms: a.v.GetStringSlice("coq.allow-axioms"),
 			Log:           a.log,
 		}), nil
+	case "lean":
+		mem, err := a.bytesKey("lean.memory-limit")
+		if err != nil {
+			return nil, err
+		}
+		repl := strings.Fields(a.v.GetString("lean.repl"))
+		if len(repl) == 0 {
+			return nil, usagef("--lean.repl is empty")
+		}
+		if _, err := exec.LookPath(repl[0]); err != nil {
+			return nil, fmt.Errorf("%w: %s not found; install Lean and build the REPL with `make setup-lean` (needs internet), then pass --lean.repl and --lean.project", prover.ErrUnavailable, repl[0])
+		}
+		return lean.New(lean.Config{
+			Repl:              repl,
+			Project:           a.leanProject(),
+			MemoryLimit:       mem,
+			MaxRequests:       a.v.GetInt("lean.max-requests"),
+			Workers:           workers,
+			AllowNativeDecide: a.v.GetBool("lean.allow-native-decide"),
+		})
 	case "isabelle":
+		if a.v.GetString("isabelle.address") == "" {
+			if f := strings.Fields(a.v.GetString("isabelle.server")); len(f) == 0 {
+				return nil, usagef("--isabelle.server is empty")
+			} else if _, err := exec.LookPath(f[0]); err != nil {
+				return nil, fmt.Errorf("%w: %s not found; install Isabelle2023 or later and put its bin/ on PATH, or pass --isabelle.address of a running server", prover.ErrUnavailable, f[0])
+			}
+		}
 		return isabelle.New(isabelle.Config{
 			Server:   strings.Fields(a.v.GetString("isabelle.server")),
 			Address:  a.v.GetString("isabelle.address"),
@@ -352,11 +386,23 @@ func (a *app) newAgent(b prover.Backend, p prover.Proposer, portfolio bool) (*pr
 	}, nil
 }
 
+// leanProject is the Lake project the REPL runs in: --lean.project, else
+// the miniF2F Lean 4 data directory (itself a Lake project).
+func (a *app) leanProject() string {
+	if p := a.v.GetString("lean.project"); p != "" {
+		return p
+	}
+	return a.dataDir("lean")
+}
+
 // dataDir resolves --data: the flag, else data/minif2f/<backend> (made by
 // `make data`), else ../shared/data/minif2f/<backend>.
 func (a *app) dataDir(backend string) string {
 	if d := a.v.GetString("data"); d != "" {
 		return d
+	}
+	if backend == "lean" {
+		backend = "lean4"
 	}
 	for _, d := range []string{filepath.Join("data", "minif2f", backend), filepath.Join("..", "shared", "data", "minif2f", backend)} {
 		if fi, err := os.Stat(d); err == nil && fi.IsDir() {

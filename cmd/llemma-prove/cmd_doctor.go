@@ -9,6 +9,7 @@ import (
 
 	"github.com/llemma-prove/llemma-prove/coq"
 	"github.com/llemma-prove/llemma-prove/isabelle"
+	"github.com/llemma-prove/llemma-prove/lean"
 	"github.com/llemma-prove/llemma-prove/model"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
@@ -28,6 +29,7 @@ func init() {
 func runDoctor(ctx context.Context, a *app, args []string) error {
 	var checks []prover.Check
 	checks = append(checks, coq.Doctor(ctx, coq.Config{Coqtop: []string{a.v.GetString("coq.coqtop")}, Coqc: a.v.GetString("coq.coqc")})...)
+	checks = append(checks, lean.Doctor(lean.Config{Repl: strings.Fields(a.v.GetString("lean.repl")), Project: a.leanProject()}, a.dataDir("lean"))...)
 	checks = append(checks, isabelle.Doctor(isabelle.Config{Server: strings.Fields(a.v.GetString("isabelle.server")), Address: a.v.GetString("isabelle.address"), Password: a.v.GetString("isabelle.password")})...)
 	checks = append(checks, prover.Check{Name: "portfolio proposer", OK: true, Detail: "built in (GPU-free, the default)"})
 	if urls := a.v.GetStringSlice("model.url"); len(urls) > 0 {

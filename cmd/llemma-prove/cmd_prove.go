@@ -14,6 +14,7 @@ import (
 	"github.com/llemma-prove/llemma-prove/benchmarks"
 	"github.com/llemma-prove/llemma-prove/coq"
 	"github.com/llemma-prove/llemma-prove/isabelle"
+	"github.com/llemma-prove/llemma-prove/lean"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
@@ -50,6 +51,8 @@ func parseTheorem(backend, name, src string) (prover.Theorem, error) {
 		return coq.ParseTheorem(name, src)
 	case "isabelle":
 		return isabelle.ParseTheorem(name, src)
+	case "lean":
+		return lean.ParseTheorem(name, src)
 	}
 	return prover.Theorem{}, fmt.Errorf("prove: backend %s cannot read files in this build", backend)
 }
