@@ -23,6 +23,11 @@ import (
 // the file imports; the file's imports come after and take precedence.
 const Prelude = "From Coq Require Import Arith ZArith Lia Lra Psatz Field Ring."
 
+// IntervalPrelude loads the interval tactic (Debian's libcoq-interval);
+// it is sent when Config.Interval is set and written into a verified file
+// only when its proof uses the tactic.
+const IntervalPrelude = "From Interval Require Import Tactic."
+
 // DefaultAllowedAxioms are the standard library's real-number and classical
 // axioms that the re-checked baseline proofs were seen to use.
 var DefaultAllowedAxioms = []string{
@@ -51,8 +56,10 @@ type Config struct {
 	VerifyTimeout time.Duration
 	// AllowedAxioms replaces DefaultAllowedAxioms when set.
 	AllowedAxioms []string
-	Env           []string // extra environment for the children
-	Log           *slog.Logger
+	// Interval loads libcoq-interval's tactic in every process.
+	Interval bool
+	Env      []string // extra environment for the children
+	Log      *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -178,7 +185,11 @@ func (b *Backend) take(ctx context.Context) (*proc, error) {
 func (b *Backend) start(ctx context.Context) (*proc, error) {
 	p, _, err := startProc(ctx, b.cfg.Coqtop, b.cfg.MemoryLimit, b.cfg.Env)
 	if err == nil {
-		for _, s := range []string{"Set Silent.", "Set Printing Width 1000.", Prelude} {
+		sentences := []string{"Set Silent.", "Set Printing Width 1000.", Prelude}
+		if b.cfg.Interval {
+			sentences = append(sentences, IntervalPrelude)
+		}
+		for _, s := range sentences {
 			var r reply
 			r, err = p.send(ctx, s, 60*time.Second)
 			if err == nil && hasError(r.Text) {

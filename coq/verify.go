@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -24,6 +25,10 @@ func (b *Backend) Assemble(thm prover.Theorem, proof []string) string {
 	var sb strings.Builder
 	sb.WriteString(Prelude)
 	sb.WriteString("\n")
+	if usesInterval(proof) {
+		sb.WriteString(IntervalPrelude)
+		sb.WriteString("\n")
+	}
 	sb.WriteString(thm.Header)
 	sb.WriteString(thm.Statement)
 	sb.WriteString("\nProof.\n")
@@ -53,6 +58,9 @@ func (b *Backend) ProofOf(thm prover.Theorem, fileText string) ([]string, error)
 		return nil, err
 	}
 	if len(got) > 0 && got[0] == Prelude && (len(want) == 0 || want[0] != Prelude) {
+		got = got[1:]
+	}
+	if len(got) > 0 && got[0] == IntervalPrelude && (len(want) == 0 || want[0] != IntervalPrelude) {
 		got = got[1:]
 	}
 	for i, w := range want {
@@ -99,6 +107,18 @@ func (b *Backend) ProofOf(thm prover.Theorem, fileText string) ([]string, error)
 		proof = append(proof, t)
 	}
 	return proof, nil
+}
+
+var intervalRE = regexp.MustCompile(`\binterval\b`)
+
+// usesInterval reports whether a proof calls the interval tactic.
+func usesInterval(proof []string) bool {
+	for _, t := range proof {
+		if intervalRE.MatchString(t) {
+			return true
+		}
+	}
+	return false
 }
 
 func squash(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -140,6 +140,7 @@ func backendFlags(fs *pflag.FlagSet) {
 	fs.String("coq.coqtop", "coqtop", "coqtop command")
 	fs.String("coq.coqc", "coqc", "coqc command")
 	fs.String("coq.memory-limit", "4GiB", "address-space limit per Coq process")
+	fs.Bool("coq.interval", false, "load libcoq-interval's interval tactic (apt-get install -y libcoq-interval) and propose it")
 	fs.Int("coq.max-uses", 20, "recycle a warm coqtop after this many theorems")
 	fs.StringSlice("coq.allow-axioms", nil, "replace the allow-list of axioms (default: the stdlib's real-number and classical axioms)")
 	fs.String("lean.repl", "lake env repl", "command that starts one Lean REPL (run in --lean.project)")
@@ -215,6 +216,7 @@ func (a *app) newBackend(name string) (prover.Backend, error) {
 			MemoryLimit:   mem,
 			MaxUses:       a.v.GetInt("coq.max-uses"),
 			AllowedAxioms: a.v.GetStringSlice("coq.allow-axioms"),
+			Interval:      a.v.GetBool("coq.interval"),
 			Log:           a.log,
 		}), nil
 	case "lean":
@@ -272,7 +274,7 @@ func (a *app) newProposer(backend string) (prover.Proposer, bool, error) {
 	}
 	switch p {
 	case "portfolio":
-		return &model.Portfolio{Backend: backend}, true, nil
+		return &model.Portfolio{Backend: backend, Interval: backend == "coq" && a.v.GetBool("coq.interval")}, true, nil
 	case "llm":
 		l, err := a.newLLM(backend)
 		return l, false, err
