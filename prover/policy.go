@@ -1,6 +1,11 @@
 package prover
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
 // Policy decides what untrusted tactic text may reach a proof assistant.
 // Check returns the tactic in the form the backend sends (for Coq: one
@@ -24,4 +29,28 @@ func (r *Rejection) Error() string {
 
 func reject(rule, format string, args ...any) error {
 	return &Rejection{Rule: rule, Detail: fmt.Sprintf(format, args...)}
+}
+
+// trimmed applies the checks every policy shares and returns the text
+// without outer white space: not empty, at most max bytes (2000 when max
+// is 0), valid UTF-8, no control character but newline and tab.
+func trimmed(tactic string, max int) (string, error) {
+	if max <= 0 {
+		max = 2000
+	}
+	t := strings.TrimSpace(tactic)
+	switch {
+	case t == "":
+		return "", reject("empty", "no tactic text")
+	case len(t) > max:
+		return "", reject("too-long", "%d bytes (limit %d)", len(t), max)
+	case !utf8.ValidString(t):
+		return "", reject("encoding", "not valid UTF-8")
+	}
+	for _, r := range t {
+		if r != '\n' && r != '\t' && unicode.IsControl(r) {
+			return "", reject("encoding", "control character %U", r)
+		}
+	}
+	return t, nil
 }

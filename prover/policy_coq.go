@@ -109,27 +109,15 @@ var (
 // Check accepts exactly one Coq tactic sentence and returns it ending in a
 // period.
 func (p CoqPolicy) Check(tactic string) (string, error) {
-	max := p.MaxLen
-	if max <= 0 {
-		max = 2000
+	t, err := trimmed(tactic, p.MaxLen)
+	if err != nil {
+		return "", err
 	}
-	t := strings.TrimSpace(tactic)
 	switch {
-	case t == "":
-		return "", reject("empty", "no tactic text")
-	case len(t) > max:
-		return "", reject("too-long", "%d bytes (limit %d)", len(t), max)
-	case !utf8.ValidString(t):
-		return "", reject("encoding", "not valid UTF-8")
 	case strings.Contains(t, "<prompt>") || strings.Contains(t, "</prompt>"):
 		return "", reject("prompt-marker", "contains coqtop's prompt markup")
 	case strings.Contains(t, "(*") || strings.Contains(t, "*)"):
 		return "", reject("comment", "comments are not allowed in a candidate")
-	}
-	for _, r := range t {
-		if r != '\n' && r != '\t' && unicode.IsControl(r) {
-			return "", reject("encoding", "control character %U", r)
-		}
 	}
 	sentences, rest, err := SplitCoqSentences(t)
 	if err != nil {

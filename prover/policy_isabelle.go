@@ -222,23 +222,9 @@ var stepCommands = map[string]bool{
 // Check accepts one apply-style proof command and returns it trimmed, with
 // `by M` rewritten to `apply M` and `by M1 M2` to `apply (M1, M2)`.
 func (p IsabellePolicy) Check(tactic string) (string, error) {
-	max := p.MaxLen
-	if max <= 0 {
-		max = 2000
-	}
-	t := strings.TrimSpace(tactic)
-	switch {
-	case t == "":
-		return "", reject("empty", "no tactic text")
-	case len(t) > max:
-		return "", reject("too-long", "%d bytes (limit %d)", len(t), max)
-	case !utf8.ValidString(t):
-		return "", reject("encoding", "not valid UTF-8")
-	}
-	for _, r := range t {
-		if r != '\n' && r != '\t' && unicode.IsControl(r) {
-			return "", reject("encoding", "control character %U", r)
-		}
+	t, err := trimmed(tactic, p.MaxLen)
+	if err != nil {
+		return "", err
 	}
 	if m := isaCheat.FindString(t); m != "" {
 		return "", reject("cheating", "%q", m)

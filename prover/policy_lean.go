@@ -4,7 +4,6 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 )
 
 // LeanPolicy is the tactic policy for Lean 4 proposals. A candidate is one
@@ -92,18 +91,11 @@ var leanAllowedOptions = map[string]bool{
 // Check accepts one Lean tactic and returns it normalised: outer white
 // space trimmed, trailing white space and blank lines removed.
 func (p LeanPolicy) Check(tactic string) (string, error) {
-	max := p.MaxLen
-	if max <= 0 {
-		max = 2000
+	t, err := trimmed(tactic, p.MaxLen)
+	if err != nil {
+		return "", err
 	}
-	t := strings.TrimSpace(tactic)
 	switch {
-	case t == "":
-		return "", reject("empty", "no tactic text")
-	case len(t) > max:
-		return "", reject("too-long", "%d bytes (limit %d)", len(t), max)
-	case !utf8.ValidString(t):
-		return "", reject("encoding", "not valid UTF-8")
 	case strings.Contains(t, "--") || strings.Contains(t, "/-"):
 		return "", reject("comment", "comments are not proof steps")
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -415,25 +415,11 @@ func (a *app) dataDir(backend string) string {
 }
 
 func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		rev, dirty := "", ""
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				rev = s.Value
-			case "vcs.modified":
-				if s.Value == "true" {
-					dirty = "+dirty"
-				}
-			}
-		}
-		if rev != "" {
-			if len(rev) > 12 {
-				rev = rev[:12]
-			}
-			return rev + dirty
-		}
-		return bi.Main.Version
+	rev := benchmarks.GitRevision(context.Background())
+	if r, dirty, ok := strings.Cut(rev, "+"); ok && len(r) > 12 {
+		return r[:12] + "+" + dirty
+	} else if len(rev) > 12 {
+		return rev[:12]
 	}
-	return "devel"
+	return rev
 }
