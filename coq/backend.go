@@ -19,9 +19,11 @@ import (
 )
 
 // Prelude is sent (and written into every verified file) before the
-// theorem's own header, so that lia/nia/lra/nra/psatz/field exist whatever
-// the file imports; the file's imports come after and take precedence.
-const Prelude = "From Coq Require Import Arith ZArith Lia Lra Psatz Field Ring."
+// theorem's own header, so that lia/nia/lra/nra/psatz/field/ring exist
+// whatever the file imports; the file's imports come after and take
+// precedence. ZifyNat and ZifyN teach lia about nat and N division and
+// modulo (mathd_numbertheory's congruences); they add tactic instances only.
+const Prelude = "From Coq Require Import Arith ZArith Lia Lra Psatz Field Ring ZifyNat ZifyN."
 
 // IntervalPrelude loads the interval tactic (Debian's libcoq-interval);
 // it is sent when Config.Interval is set and written into a verified file

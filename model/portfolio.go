@@ -238,7 +238,23 @@ func coqCandidates(req prover.ProposalRequest, interval bool) []prover.Candidate
 			c.add(cl.score-0.25, ms(cl.timeout*2), "all: "+cl.tac+".")
 		}
 	}
-	// Squares of differences feed nra where products alone do not.
+	// Squares of differences feed nra where products alone do not: between
+	// variables, and between a variable and a numeral of the goal.
+	if g.real && len(g.vars) >= 1 && len(g.vars) <= 3 {
+		nums := numeralRE.FindAllString(concl, -1)
+		seen := map[string]bool{"0": true, "1": true, "2": true}
+		k := 0
+		for _, n := range nums {
+			if seen[n] || k >= 3 {
+				continue
+			}
+			seen[n] = true
+			k++
+			for _, v := range g.vars {
+				c.add(-0.95, ms(2500), fmt.Sprintf("%spose proof (pow2_ge_0 (%s - %s)); nra.", pre, v, n))
+			}
+		}
+	}
 	if g.real && len(g.vars) >= 2 && len(g.vars) <= 4 {
 		for i := 0; i < len(g.vars); i++ {
 			for j := i + 1; j < len(g.vars); j++ {
