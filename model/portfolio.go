@@ -162,6 +162,14 @@ func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 func coqCandidates(req prover.ProposalRequest, interval bool) []prover.Candidate {
 	g := parseCoqGoal(req.State.Goals)
 	g.interval = interval
+	// Under `Open Scope R_scope` a closed goal shows no type at all.
+	if strings.Contains(req.Theorem.Header, "R_scope") {
+		g.real = true
+	}
+	if !g.real && !g.integ {
+		// Nothing tells: offer both families.
+		g.real, g.integ = true, true
+	}
 	var c cset
 	concl := g.concl
 	needIntros := strings.HasPrefix(concl, "forall ") || strings.Contains(concl, " -> ") || strings.HasPrefix(concl, "~")
@@ -284,7 +292,7 @@ func coqCandidates(req prover.ProposalRequest, interval bool) []prover.Candidate
 		}
 	}
 	// Closed arithmetic over nat: compute in binary Z, not in unary nat.
-	if !g.real && len(g.hyps) == 0 && !needIntros && (strings.Contains(concl, "^") || strings.Contains(concl, "mod")) {
+	if g.integ && len(g.hyps) == 0 && !needIntros && (strings.Contains(concl, "^") || strings.Contains(concl, "mod")) {
 		c.add(-0.30, ms(3000), "apply Nat2Z.inj; rewrite ?Nat2Z.inj_mod, ?Nat2Z.inj_pow, ?Nat2Z.inj_add, ?Nat2Z.inj_mul; vm_compute; reflexivity.")
 	}
 	// Conditional equations (forall n, P n -> f n = ...): rewrite, side goals by computation.
