@@ -285,6 +285,9 @@ func coqCandidates(req prover.ProposalRequest, interval bool) []prover.Candidate
 				continue
 			}
 			for _, n := range h.names {
+				c.add(-0.55, ms(2000), fmt.Sprintf("field_simplify_eq in %s; lra.", n))
+				c.add(-0.62, ms(2500), fmt.Sprintf("field_simplify_eq in %s; nra.", n))
+				c.add(-0.80, ms(1500), fmt.Sprintf("field_simplify_eq in %s.", n))
 				c.add(-0.60, ms(2000), fmt.Sprintf("field_simplify in %s; lra.", n))
 				c.add(-0.70, ms(2500), fmt.Sprintf("field_simplify in %s; nra.", n))
 				c.add(-0.85, ms(1500), fmt.Sprintf("field_simplify in %s.", n))
@@ -371,6 +374,9 @@ func coqCandidates(req prover.ProposalRequest, interval bool) []prover.Candidate
 	}
 	if g.real && divRE.MatchString(concl) {
 		c.add(-0.7, ms(1500), "field_simplify.")
+		c.add(-0.5, ms(2000), pre+"field_simplify_eq; lra.")
+		c.add(-0.6, ms(2500), pre+"field_simplify_eq; nra.")
+		c.add(-0.75, ms(1500), pre+"field_simplify_eq.")
 	}
 	if strings.Contains(concl, "Rabs") {
 		c.add(-0.8, ms(1000), "unfold Rabs; repeat destruct Rcase_abs; lra.")
