@@ -70,6 +70,11 @@ type Config struct {
 	Expansions    int           // nodes expanded at most (Llemma: 100)
 	Samples       int           // candidates tried per expansion at most (Llemma: 32)
 	TacticTimeout time.Duration // per tactic (10 s)
+	// LlemmaParity mimics Llemma's proofsearch.py for comparisons: states
+	// are not merged (a tree, not a DAG), a new state is dropped only when
+	// an equal state was already expanded, and failure is not propagated,
+	// so the search never ends early with a failed root.
+	LlemmaParity bool
 	// Deadline for the whole theorem is the ctx's deadline.
 }
 
@@ -137,10 +142,12 @@ type searcher struct {
 	cfg   Config
 	nodes []*node
 	byKey map[string]int
-	queue frontier
-	trace *Trace
-	now   func() time.Time
-	start time.Time
+	// visited holds the keys of expanded states (Llemma parity).
+	visited map[string]bool
+	queue   frontier
+	trace   *Trace
+	now     func() time.Time
+	start   time.Time
 }
 
 // Run searches for a proof of root. The ctx's deadline is the theorem's
@@ -160,7 +167,7 @@ func run(ctx context.Context, env Env, root State, cfg Config, now func() time.T
 	if cfg.TacticTimeout <= 0 {
 		cfg.TacticTimeout = def.TacticTimeout
 	}
-	s := &searcher{env: env, cfg: cfg, byKey: map[string]int{}, now: now, start: now()}
+	s := &searcher{env: env, cfg: cfg, byKey: map[string]int{}, visited: map[string]bool{}, now: now, start: now()}
 	s.trace = &Trace{}
 	res := Result{Trace: *s.trace}
 	if root.Key == "" {
@@ -231,7 +238,7 @@ func (s *searcher) stopped(ctx context.Context) (Outcome, bool) {
 // expand proposes candidates for n and applies them in descending score
 // order until one proves the theorem. It reports whether a proof was found.
 func (s *searcher) expand(ctx context.Context, n *node) (bool, int, error) {
-	idx := s.byKey[n.key]
+	idx := n.seq
 	t0 := s.now()
 	cands, err := s.env.Candidates(ctx, n.state, n.path)
 	if err != nil {
@@ -243,6 +250,7 @@ func (s *searcher) expand(ctx context.Context, n *node) (bool, int, error) {
 		cands = cands[:s.cfg.Samples]
 	}
 	n.expanded = true
+	s.visited[n.key] = true
 	tn := &s.trace.Nodes[idx]
 	tn.Expanded = true
 	tn.ExpandedAt = t0.Sub(s.start)
@@ -274,6 +282,11 @@ func (s *searcher) expand(ctx context.Context, n *node) (bool, int, error) {
 			s.markProved(idx)
 			return true, checks, nil
 		case Open:
+			if s.cfg.LlemmaParity && s.visited[step.State.Key] {
+				te.Outcome = "visited"
+				s.trace.Edges = append(s.trace.Edges, te)
+				continue
+			}
 			child, isNew := s.add(step.State, n.cost-c.Score, append(append([]string(nil), n.path...), c.Tactic), idx)
 			te.To = child
 			te.Outcome = "open"
@@ -296,9 +309,10 @@ func (s *searcher) expand(ctx context.Context, n *node) (bool, int, error) {
 		}
 		s.trace.Edges = append(s.trace.Edges, te)
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || s.cfg.LlemmaParity {
 		// Cut short by the ctx: the failures seen may be the ctx's doing and
-		// the untried candidates might have worked, so judge nothing.
+		// the untried candidates might have worked, so judge nothing. Llemma
+		// never marks a node failed.
 		return false, checks, nil
 	}
 	s.recompute(idx)
@@ -308,7 +322,7 @@ func (s *searcher) expand(ctx context.Context, n *node) (bool, int, error) {
 // add returns the node for st, creating it (and queueing it) when new. A
 // known node reached more cheaply gets the cheaper path and priority.
 func (s *searcher) add(st State, cost float64, path []string, parent int) (int, bool) {
-	if i, ok := s.byKey[st.Key]; ok {
+	if i, ok := s.byKey[st.Key]; ok && !s.cfg.LlemmaParity {
 		n := s.nodes[i]
 		if cost < n.cost && !n.expanded && n.status == open && !onPath(s, parent, i) {
 			n.cost, n.path, n.depth = cost, path, len(path)

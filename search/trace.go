@@ -29,7 +29,7 @@ type TraceEdge struct {
 	To      int           `json:"to"` // -1 unless the tactic led to a state
 	Tactic  string        `json:"tactic"`
 	Score   float64       `json:"score"`
-	Outcome string        `json:"outcome"` // open, merged, no-progress, proved, failed, timeout, rejected, error
+	Outcome string        `json:"outcome"` // open, merged, visited, no-progress, proved, failed, timeout, rejected, error
 	Detail  string        `json:"detail,omitempty"`
 	Elapsed time.Duration `json:"elapsed_ns"`
 }

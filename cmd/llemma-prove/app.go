@@ -173,6 +173,7 @@ func searchFlags(fs *pflag.FlagSet) {
 	fs.Int("samples", 0, "candidates per expansion (default: 32 with an LLM)")
 	fs.String("theorem-timeout", "", "wall time per theorem (default: 600s with an LLM)")
 	fs.String("tactic-timeout", "", "wall time per tactic (default: 10s with an LLM)")
+	fs.Bool("llemma-parity", false, "search as Llemma's proofsearch.py: no state merging, no failure propagation (for comparisons)")
 }
 
 // chooseBackend resolves --backend auto and checks the choice exists.
@@ -382,7 +383,7 @@ func (a *app) newAgent(b prover.Backend, p prover.Proposer, portfolio bool) (*pr
 	return &prover.Agent{
 		Backend:        b,
 		Proposer:       p,
-		Search:         search.Config{Expansions: d.expansions, Samples: d.samples, TacticTimeout: d.tactic},
+		Search:         search.Config{Expansions: d.expansions, Samples: d.samples, TacticTimeout: d.tactic, LlemmaParity: a.v.GetBool("llemma-parity")},
 		TheoremTimeout: d.theorem,
 		Log:            a.log,
 	}, nil

@@ -294,12 +294,15 @@ func (a *app) verdictConfig(ctx context.Context, backend, proposer, split string
 	verdict = map[string]string{
 		"backend":         backend,
 		"proposer":        proposer,
-		"model":           a.v.GetString("model"),
+		"model":           a.v.GetString("model.name"),
 		"split":           split,
 		"expansions":      fmt.Sprint(ag.Search.Expansions),
 		"samples":         fmt.Sprint(ag.Search.Samples),
 		"theorem_timeout": ag.TheoremTimeout.String(),
 		"tactic_timeout":  ag.Search.TacticTimeout.String(),
+	}
+	if ag.Search.LlemmaParity {
+		verdict["llemma_parity"] = "true"
 	}
 	if backend == "coq" {
 		axioms := append([]string(nil), a.v.GetStringSlice("coq.allow-axioms")...)
