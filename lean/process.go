@@ -244,13 +244,7 @@ func (p *process) roundTrip(ctx context.Context, req any, timeout time.Duration)
 	_ = p.stdin.SetWriteDeadline(deadline)
 	if _, err := p.stdin.Write(p.buf.Bytes()); err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			if ctx.Err() != nil {
-				p.kill(context.Cause(ctx))
-				return Response{}, context.Cause(ctx)
-			}
-			terr := &timeoutError{after: timeout}
-			p.kill(terr)
-			return Response{}, terr
+			return Response{}, p.expired(ctx, timeout)
 		}
 		p.kill(err)
 		return Response{}, p.exitError(fmt.Errorf("writing request: %w", err))
@@ -275,16 +269,22 @@ func (p *process) roundTrip(ctx context.Context, req any, timeout time.Duration)
 	raw, err := ReadResponse(p.br, maxResponseBytes)
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			if ctx.Err() != nil {
-				p.kill(context.Cause(ctx))
-				return Response{}, context.Cause(ctx)
-			}
-			terr := &timeoutError{after: timeout}
-			p.kill(terr)
-			return Response{}, terr
+			return Response{}, p.expired(ctx, timeout)
 		}
 	}
 	return p.decode(raw, err)
+}
+
+// expired kills the process after a pipe deadline fired, and says why:
+// the caller's ctx ended, or the request outlived its timeout.
+func (p *process) expired(ctx context.Context, timeout time.Duration) error {
+	if ctx.Err() != nil {
+		p.kill(context.Cause(ctx))
+		return context.Cause(ctx)
+	}
+	terr := &timeoutError{after: timeout}
+	p.kill(terr)
+	return terr
 }
 
 func (p *process) decode(raw []byte, rerr error) (Response, error) {
