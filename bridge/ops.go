@@ -12,7 +12,6 @@ import (
 
 	"github.com/sourcegraph/jsonrpc2"
 
-	"github.com/llemma-prove/llemma-prove/coq"
 	"github.com/llemma-prove/llemma-prove/prover"
 	"github.com/llemma-prove/llemma-prove/search"
 )
@@ -232,9 +231,11 @@ func (s *Server) budget(p *BudgetParams) (Budget, error) {
 	return b, nil
 }
 
-// Check answers llemma/check: Verifier.ProofOf, then Assemble, then Verify
-// when a statement is given (as `llemma-prove check --statement-of`); the
-// file as it is otherwise.
+// Check answers llemma/check through the backend's one verifier. With a
+// statement, the challenge is params.header + params.statement compiled
+// alone (never the file's own header: a file cannot change how the
+// statement it is judged against elaborates); without one, the file's last
+// theorem is judged and the answer says what it proves.
 func (s *Server) Check(ctx context.Context, p CheckParams) (CheckResult, error) {
 	s.init()
 	name, err := s.backendName("params.backend", p.Backend)
@@ -251,58 +252,37 @@ func (s *Server) Check(ctx context.Context, p CheckParams) (CheckResult, error) 
 	if err != nil {
 		return CheckResult{}, err
 	}
-	var thm, audit prover.Theorem
-	text := p.FileText
+	req := prover.VerifyRequest{Solution: p.FileText}
 	if strings.TrimSpace(p.Statement) == "" {
 		if p.Header != nil {
 			return CheckResult{}, invalidParams("params.header needs params.statement")
 		}
-		n := lastTheoremName(p.FileText)
-		if n == "" {
+		if req.Name = lastTheoremName(p.FileText); req.Name == "" {
 			return CheckResult{}, invalidParams("params.file_text: no theorem found; give params.statement")
 		}
-		thm = prover.Theorem{Name: n, Backend: name}
-		audit = thm
 	} else {
 		header := ""
 		if p.Header != nil {
 			header = *p.Header
 		}
-		if thm, err = theoremOf(name, "params", header, p.Statement); err != nil {
+		thm, err := theoremOf(name, "params", header, p.Statement)
+		if err != nil {
 			return CheckResult{}, err
 		}
-		audit = thm
-		if p.Header == nil {
-			// The header comes from the file itself: it may define what
-			// it likes, so assumptions it declares are not excused.
-			if name != "coq" {
-				return CheckResult{}, invalidParams("params.header is required with params.statement for backend %s", name)
-			}
-			parsed, err := coq.ParseTheorem(thm.Name, p.FileText)
-			if err != nil {
-				return CheckResult{Axioms: []string{}, Error: err.Error()}, nil
-			}
-			thm.Header = parsed.Header
-			audit.Header = ""
-		}
-		proof, err := b.ProofOf(thm, p.FileText)
-		if err != nil {
-			return CheckResult{Axioms: []string{}, Error: err.Error()}, nil
-		}
-		text = b.Assemble(thm, proof)
+		req.Name, req.Challenge = thm.Name, &thm
 	}
-	v, err := b.Verify(ctx, audit, text)
+	v, err := b.Verify(ctx, req)
 	if err != nil {
 		return CheckResult{}, err
 	}
-	res := CheckResult{Verified: v.Verified, Axioms: v.Axioms}
+	res := CheckResult{Verified: v.Verified, Axioms: v.Axioms, Constant: v.Constant, Type: v.Type}
 	if res.Axioms == nil {
 		res.Axioms = []string{}
 	}
 	if !v.Verified {
 		res.Error = v.Message
 		if res.Error == "" {
-			res.Error = fmt.Sprintf("%s not verified", thm.Name)
+			res.Error = fmt.Sprintf("%s not verified", req.Name)
 		}
 	}
 	return res, nil

@@ -131,9 +131,9 @@ type ProgressValue struct {
 }
 
 // CheckParams are llemma/check's params. With Statement, the file must
-// prove exactly that statement; Header, when given, must be the file's
-// header exactly (else the file's own header is used, and assumptions it
-// declares are not allowed).
+// prove exactly that statement as it elaborates after Header alone (an
+// empty header when none is given); the file may add imports, helper
+// lemmas and anything else that does not reach outside its sandbox.
 type CheckParams struct {
 	Backend   string  `json:"backend"`
 	FileText  string  `json:"file_text"`
@@ -144,6 +144,8 @@ type CheckParams struct {
 // CheckResult answers llemma/check.
 type CheckResult struct {
 	Verified bool     `json:"verified"`
+	Constant string   `json:"constant,omitempty"` // the judged constant's full name
+	Type     string   `json:"type,omitempty"`     // its statement, printed in a clean context
 	Axioms   []string `json:"axioms"`
 	Error    string   `json:"error,omitempty"`
 }

@@ -86,7 +86,7 @@ func TestSessionStepsAndVerify(t *testing.T) {
 	if !strings.Contains(file, thm.Statement+"\nProof.\n") || !strings.HasSuffix(file, "Qed.\n") {
 		t.Fatalf("Assemble:\n%s", file)
 	}
-	v, err := b.Verify(ctx, thm, file)
+	v, err := b.Verify(ctx, prover.VerifyRequest{Name: thm.Name, Challenge: &thm, Solution: file})
 	if err != nil || !v.Verified {
 		t.Fatalf("Verify: %+v, %v", v, err)
 	}
@@ -121,7 +121,7 @@ func TestVerifyRejectsCheats(t *testing.T) {
 		"no-thm":    Prelude + "\nTheorem other : True.\nProof.\n  exact I.\nQed.\n",
 	}
 	for name, file := range cases {
-		v, err := b.Verify(ctx, thm, file)
+		v, err := b.Verify(ctx, prover.VerifyRequest{Name: thm.Name, Challenge: &thm, Solution: file})
 		if err != nil {
 			t.Errorf("%s: Verify error %v", name, err)
 			continue

@@ -125,7 +125,15 @@ func squash(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // Verify compiles fileText with coqc in a fresh temporary directory and
 // audits the axioms of thm.Name with Print Assumptions.
-func (b *Backend) Verify(ctx context.Context, thm prover.Theorem, fileText string) (prover.Verification, error) {
+func (b *Backend) Verify(ctx context.Context, req prover.VerifyRequest) (prover.Verification, error) {
+	thm := prover.Theorem{Name: req.Name, Backend: "coq"}
+	if req.Challenge != nil {
+		thm = *req.Challenge
+	}
+	return b.verifyFile(ctx, thm, req.Solution)
+}
+
+func (b *Backend) verifyFile(ctx context.Context, thm prover.Theorem, fileText string) (prover.Verification, error) {
 	start := time.Now()
 	v, err := b.verify(ctx, thm, fileText)
 	v.Elapsed = time.Since(start)

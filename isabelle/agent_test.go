@@ -151,7 +151,7 @@ func TestVerifyGuards(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	good := b.Assemble(thm, []string{"apply (rule conjI)", "apply simp", "apply simp"})
-	if v, err := b.Verify(ctx, thm, good); err != nil || !v.Verified {
+	if v, err := b.Verify(ctx, prover.VerifyRequest{Name: thm.Name, Challenge: &thm, Solution: good}); err != nil || !v.Verified {
 		t.Fatalf("Verify(good) = %+v, %v", v, err)
 	}
 	for name, file := range map[string]string{
@@ -165,7 +165,7 @@ func TestVerifyGuards(t *testing.T) {
 		"axiom":        thm.Header + thm.Statement + "\n  apply simp\n  done\naxiomatization where ax: False\nend\n",
 		"ml":           thm.Header + thm.Statement + "\n  apply (tactic \\<open>all_tac\\<close>)\n  done\n\nend\n",
 	} {
-		v, err := b.Verify(ctx, thm, file)
+		v, err := b.Verify(ctx, prover.VerifyRequest{Name: thm.Name, Challenge: &thm, Solution: file})
 		if err != nil || v.Verified {
 			t.Errorf("Verify(%s) = %+v, %v; want not verified", name, v, err)
 		}
@@ -178,7 +178,7 @@ func TestVerifyGuards(t *testing.T) {
 	}
 	tampered := thm
 	tampered.Path = path
-	if v, err := b.Verify(ctx, tampered, good); err != nil || v.Verified || !strings.Contains(v.Message, "benchmark") {
+	if v, err := b.Verify(ctx, prover.VerifyRequest{Name: tampered.Name, Challenge: &tampered, Solution: good}); err != nil || v.Verified || !strings.Contains(v.Message, "benchmark") {
 		t.Errorf("Verify(tampered) = %+v, %v", v, err)
 	}
 }

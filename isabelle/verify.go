@@ -20,7 +20,15 @@ import (
 // no failed command. Isabelle reports no axiom list over the server, so
 // Axioms stays empty: soundness rests on the lexical policy (no sorry, oops,
 // axiomatization, ML, setup, oracle, declare, quick_and_dirty).
-func (b *Backend) Verify(ctx context.Context, thm prover.Theorem, fileText string) (prover.Verification, error) {
+func (b *Backend) Verify(ctx context.Context, req prover.VerifyRequest) (prover.Verification, error) {
+	thm := prover.Theorem{Name: req.Name, Backend: "isabelle"}
+	if req.Challenge != nil {
+		thm = *req.Challenge
+	}
+	return b.verifyFile(ctx, thm, req.Solution)
+}
+
+func (b *Backend) verifyFile(ctx context.Context, thm prover.Theorem, fileText string) (prover.Verification, error) {
 	start := time.Now()
 	reject := func(format string, args ...any) (prover.Verification, error) {
 		return prover.Verification{Message: fmt.Sprintf(format, args...), Elapsed: time.Since(start)}, nil

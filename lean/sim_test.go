@@ -295,7 +295,7 @@ func TestVerifyRejects(t *testing.T) {
 	ctx := context.Background()
 	thm := simTheorem("sim_two_step")
 	good := b.Assemble(thm, []string{"intro x hx", "subst hx", "norm_num"})
-	v, err := b.Verify(ctx, thm, good)
+	v, err := b.Verify(ctx, prover.VerifyRequest{Name: thm.Name, Challenge: &thm, Solution: good})
 	if err != nil || !v.Verified || !slices.Equal(v.Axioms, DefaultAxioms) {
 		t.Fatalf("Verify(good) = %+v, %v", v, err)
 	}
@@ -309,7 +309,7 @@ func TestVerifyRejects(t *testing.T) {
 		"no proof":          thm.Header + thm.Statement + " := by\n",
 	}
 	for name, file := range tests {
-		v, err := b.Verify(ctx, thm, file)
+		v, err := b.Verify(ctx, prover.VerifyRequest{Name: thm.Name, Challenge: &thm, Solution: file})
 		if err != nil || v.Verified {
 			t.Errorf("Verify(%s) = %+v, %v; want not verified", name, v, err)
 		}

@@ -96,7 +96,15 @@ func (b *Backend) ProofOf(thm prover.Theorem, fileText string) ([]string, error)
 // header and statement with a tactic block the policy accepts; Lean must
 // report no error, no sorry and no "declaration uses `sorry`" warning; and
 // `#print axioms` must list only allowed axioms.
-func (b *Backend) Verify(ctx context.Context, thm prover.Theorem, fileText string) (prover.Verification, error) {
+func (b *Backend) Verify(ctx context.Context, req prover.VerifyRequest) (prover.Verification, error) {
+	thm := prover.Theorem{Name: req.Name, Backend: "lean"}
+	if req.Challenge != nil {
+		thm = *req.Challenge
+	}
+	return b.verifyFile(ctx, thm, req.Solution)
+}
+
+func (b *Backend) verifyFile(ctx context.Context, thm prover.Theorem, fileText string) (prover.Verification, error) {
 	start := time.Now()
 	reject := func(format string, args ...any) (prover.Verification, error) {
 		return prover.Verification{Message: fmt.Sprintf(format, args...), Elapsed: time.Since(start)}, nil

@@ -132,7 +132,7 @@ func (a *Agent) prove(ctx context.Context, thm Theorem) Outcome {
 	file := a.Backend.Assemble(thm, res.Proof)
 	vctx, vcancel := context.WithTimeout(ctx, orDefault(a.VerifyTimeout, 2*time.Minute))
 	defer vcancel()
-	v, err := a.Backend.Verify(vctx, thm, file)
+	v, err := a.Backend.Verify(vctx, VerifyRequest{Name: thm.Name, Challenge: &thm, Solution: file})
 	out.Proof = res.Proof
 	out.Verification = &v
 	out.Axioms = v.Axioms

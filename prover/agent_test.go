@@ -115,13 +115,9 @@ func (b *agentFakeBackend) Assemble(thm Theorem, proof []string) string {
 	return thm.Header + thm.Statement + "\nProof.\n" + strings.Join(proof, "\n") + "\nQed.\n"
 }
 
-func (b *agentFakeBackend) ProofOf(thm Theorem, fileText string) ([]string, error) {
-	return nil, errors.New("not implemented")
-}
-
-func (b *agentFakeBackend) Verify(ctx context.Context, thm Theorem, fileText string) (Verification, error) {
+func (b *agentFakeBackend) Verify(ctx context.Context, req VerifyRequest) (Verification, error) {
 	b.mu.Lock()
-	b.verified = append(b.verified, fileText)
+	b.verified = append(b.verified, req.Solution)
 	b.mu.Unlock()
 	return b.verdict, b.verifyErr
 }

@@ -63,31 +63,66 @@ type Backend interface {
 	Close() error
 }
 
-// Verifier is the final-verification contract. A proof found by search
-// counts only after Verify reports it verified: the assembled file is
-// checked whole, in a fresh process that did not run the search, and the
-// axioms the theorem depends on are audited against an allow-list.
+// Verifier is the final-verification contract, the same for every caller
+// (the minif2f runner, check, prove, the bridge). Nothing reported as
+// proved is trusted before Verify says so.
+//
+// The design is challenge vs solution, as the most trusted judges do it
+// (Lean FRO's comparator, SafeVerify, coqchk): the expected statement (the
+// challenge) is compiled alone, by the harness, in a clean directory; the
+// user's file (the solution) is compiled as its own module in a fresh,
+// sandboxed process; a third clean step, which imports neither file's
+// notations, requires the solution's top-level constant to have the
+// challenge's type; and the axioms it depends on are read from the kernel
+// by full name and audited against an allow-list.
 type Verifier interface {
 	// Assemble returns the complete source file proving thm with proof:
 	// the header and the statement exactly as given, then the tactics.
 	Assemble(thm Theorem, proof []string) string
-	// ProofOf extracts the tactic list from a complete file whose header and
-	// statement must be exactly thm's. It fails on anything else, so that
-	// Verify(thm, Assemble(thm, ProofOf(file))) proves exactly thm.
-	ProofOf(thm Theorem, fileText string) ([]string, error)
-	// Verify checks fileText, a complete source file declaring thm.Name.
-	// A rejected proof is a Verification with Verified false; error means
-	// the check could not be run.
-	Verify(ctx context.Context, thm Theorem, fileText string) (Verification, error)
+	// Verify judges req.Solution. A rejected file is a Verification with
+	// Verified false and a Message; an error means the check could not be
+	// run (a missing tool, a dead process, a cancelled ctx).
+	Verify(ctx context.Context, req VerifyRequest) (Verification, error)
+}
+
+// VerifyRequest is one file to judge.
+type VerifyRequest struct {
+	// Name is the theorem the solution must prove, declared at the top
+	// level of the file (not inside a module or namespace).
+	Name string
+	// Challenge, when set, is the expected statement: its Header and
+	// Statement are compiled alone (trusted) and the solution's constant
+	// must have exactly that type. Without it the verdict says what was
+	// proved: the constant's full name, its type and its axioms.
+	Challenge *Theorem
+	// Solution is the complete source file under judgement (untrusted).
+	Solution string
+	// AllowAxioms names axioms, by full name, accepted beyond the
+	// backend's allow-list (the CLI's --allow-axiom).
+	AllowAxioms []string
 }
 
 // Verification is the verdict of a whole-file check.
 type Verification struct {
 	Verified bool
-	// Axioms lists every axiom thm.Name depends on, as the prover names them.
+	// Constant is the judged constant's fully qualified name, as the
+	// checker's kernel names it (e.g. LlemmaSolution.Solution.thm).
+	Constant string
+	// Type is the constant's statement as the prover prints it in a clean
+	// context that imports no notation of the solution.
+	Type string
+	// Axioms lists, by full name, every axiom the constant depends on.
 	Axioms []string
-	// Disallowed lists the axioms outside the allow-list (then Verified is false).
+	// Disallowed lists the axioms outside the allow-list, and the file's
+	// own axioms (then Verified is false).
 	Disallowed []string
-	Message    string // why the file was not verified
-	Elapsed    time.Duration
+	// Refused is set when the file was not compiled at all because it
+	// reaches outside its sandbox (writes files, loads code, changes the
+	// load path); Message says which sentence.
+	Refused bool
+	Message string // why the file was not verified
+	// Sandbox says what confined the checker processes, e.g.
+	// "landlock ABI 7" or "none: kernel without Landlock".
+	Sandbox string
+	Elapsed time.Duration
 }

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -18,11 +20,13 @@ func init() {
 	register(&command{
 		name:  "check",
 		args:  "FILE",
-		short: "verify a complete proof file (fresh process, axiom audit); exit 0 only when verified",
+		short: "judge a proof file: statement vs challenge, kernel re-check, axioms by full name; exit 0 only when verified",
 		flags: func(fs *pflag.FlagSet) {
 			backendFlags(fs)
 			fs.String("statement-of", "", "require the file to prove exactly this benchmark theorem's statement")
 			fs.String("data", "", "miniF2F directory for --statement-of")
+			fs.String("name", "", "the theorem to judge when no statement is given (default: the file's last theorem)")
+			fs.StringSlice("allow-axiom", nil, "accept this axiom (full name, e.g. LlemmaSolution.Solution.my_axiom); repeatable")
 		},
 		run: runCheck,
 	})
@@ -55,45 +59,68 @@ func runCheck(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 	}
+	req := prover.VerifyRequest{Solution: string(src), AllowAxioms: a.v.GetStringSlice("allow-axiom")}
+	if stmtOf := a.v.GetString("statement-of"); stmtOf != "" {
+		thm, err := findTheorem(name, a.dataDir(name), stmtOf)
+		if err != nil {
+			return err
+		}
+		req.Name, req.Challenge = thm.Name, &thm
+	} else if req.Name = a.v.GetString("name"); req.Name == "" {
+		m := coqDeclRE.FindAllStringSubmatch(req.Solution, -1)
+		if name != "coq" || len(m) == 0 {
+			return usagef("check: no theorem found in %s; use --name NAME or --statement-of NAME", path)
+		}
+		req.Name = m[len(m)-1][1]
+	}
 	backend, err := a.newBackend(name)
 	if err != nil {
 		return err
 	}
 	defer backend.Close()
-	text := string(src)
-	var thm prover.Theorem
-	if stmtOf := a.v.GetString("statement-of"); stmtOf != "" {
-		thm, err = findTheorem(name, a.dataDir(name), stmtOf)
-		if err != nil {
-			return err
-		}
-		proof, err := backend.ProofOf(thm, text)
-		if err != nil {
-			fmt.Fprintf(a.stdout, "NOT VERIFIED %s: %v\n", thm.Name, err)
-			return errNotVerified
-		}
-		text = backend.Assemble(thm, proof)
-	} else {
-		m := coqDeclRE.FindAllStringSubmatch(text, -1)
-		if name != "coq" || len(m) == 0 {
-			return usagef("check: no theorem found in %s; use --statement-of NAME", path)
-		}
-		thm = prover.Theorem{Name: m[len(m)-1][1], Backend: name}
-	}
-	v, err := backend.Verify(ctx, thm, text)
+	v, err := backend.Verify(ctx, req)
 	if err != nil {
 		return err
+	}
+	printVerification(a.stdout, req, v)
+	if !v.Verified {
+		return errNotVerified
+	}
+	return nil
+}
+
+// printVerification says exactly what was verified: the constant by full
+// name, its statement, its axioms, the checker's sandbox.
+func printVerification(w io.Writer, req prover.VerifyRequest, v prover.Verification) {
+	if v.Verified {
+		against := "(no statement given: this is what the file proves)"
+		if req.Challenge != nil {
+			against = "against the statement of " + req.Challenge.Name
+			if req.Challenge.Path != "" {
+				against += " in " + req.Challenge.Path
+			}
+		}
+		fmt.Fprintf(w, "verified %s %s in %s\n", req.Name, against, v.Elapsed.Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(w, "NOT VERIFIED %s: %s\n", req.Name, v.Message)
+	}
+	if v.Constant != "" {
+		fmt.Fprintf(w, "constant: %s\n", v.Constant)
+	}
+	if v.Type != "" {
+		fmt.Fprintf(w, "type: %s\n", strings.Join(strings.Fields(v.Type), " "))
 	}
 	axioms := "none"
 	if len(v.Axioms) > 0 {
 		axioms = strings.Join(v.Axioms, ", ")
 	}
-	if !v.Verified {
-		fmt.Fprintf(a.stdout, "NOT VERIFIED %s: %s\naxioms: %s\n", thm.Name, v.Message, axioms)
-		return errNotVerified
+	fmt.Fprintf(w, "axioms: %s\n", axioms)
+	if len(v.Disallowed) > 0 {
+		fmt.Fprintf(w, "disallowed: %s\n", strings.Join(v.Disallowed, ", "))
 	}
-	fmt.Fprintf(a.stdout, "verified %s (%s)\naxioms: %s\n", thm.Name, v.Elapsed.Round(1e6), axioms)
-	return nil
+	if v.Sandbox != "" {
+		fmt.Fprintf(w, "sandbox: %s\n", v.Sandbox)
+	}
 }
 
 // findTheorem looks a benchmark theorem up in both splits.

@@ -56,11 +56,19 @@ func (b *fakeBackend) Close() error          { return nil }
 func (b *fakeBackend) Assemble(thm prover.Theorem, proof []string) string {
 	return thm.Header + thm.Statement + "\nProof.\n" + strings.Join(proof, "\n") + "\nQed.\n"
 }
-func (b *fakeBackend) ProofOf(thm prover.Theorem, text string) ([]string, error) {
-	return nil, fmt.Errorf("fake: no ProofOf")
-}
-func (b *fakeBackend) Verify(ctx context.Context, thm prover.Theorem, text string) (prover.Verification, error) {
-	return prover.Verification{Verified: true}, ctx.Err()
+// Verify accepts exactly the files Assemble makes for the challenge, and
+// rejects anything else, so a test can see a rejection reach the results.
+func (b *fakeBackend) Verify(ctx context.Context, req prover.VerifyRequest) (prover.Verification, error) {
+	if err := ctx.Err(); err != nil {
+		return prover.Verification{}, err
+	}
+	if req.Challenge == nil || !strings.HasPrefix(req.Solution, req.Challenge.Header+req.Challenge.Statement+"\nProof.\n") {
+		return prover.Verification{Message: "fake: the file does not state " + req.Name + " as the challenge does"}, nil
+	}
+	if strings.Contains(req.Solution, "fake_reject") {
+		return prover.Verification{Message: "fake: rejected"}, nil
+	}
+	return prover.Verification{Verified: true, Constant: "Fake." + req.Name}, nil
 }
 
 func (b *fakeBackend) Open(ctx context.Context, thm prover.Theorem) (prover.Session, error) {
