@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -30,19 +31,11 @@ const Prelude = "From Coq Require Import Arith ZArith Lia Lra Psatz Field Ring Z
 // only when its proof uses the tactic.
 const IntervalPrelude = "From Interval Require Import Tactic."
 
-// DefaultAllowedAxioms are the standard library's real-number and classical
-// axioms that the re-checked baseline proofs were seen to use.
-var DefaultAllowedAxioms = []string{
-	"ClassicalDedekindReals.sig_not_dec",
-	"ClassicalDedekindReals.sig_forall_dec",
-	"FunctionalExtensionality.functional_extensionality_dep",
-	"Classical_Prop.classic",
-}
-
 // Config configures the Coq backend. Zero fields take the defaults.
 type Config struct {
 	Coqtop []string // command for one coqtop (default coqtop -quiet -emacs)
 	Coqc   string   // default coqc
+	Coqchk string   // default coqchk
 	// Workers is the number of checker processes at most (default 2).
 	Workers int
 	// MemoryLimit is each process's address-space limit in bytes (default 4 GiB).
@@ -56,12 +49,14 @@ type Config struct {
 	Grace time.Duration
 	// VerifyTimeout bounds one coqc run (default 120 s).
 	VerifyTimeout time.Duration
-	// AllowedAxioms replaces DefaultAllowedAxioms when set.
+	// AllowedAxioms replaces DefaultAllowedAxioms (full paths) when set.
 	AllowedAxioms []string
 	// Interval loads libcoq-interval's tactic in every process.
 	Interval bool
-	Env      []string // extra environment for the children
-	Log      *slog.Logger
+	// WorkDir holds the verifier's job directories (default os.TempDir()).
+	WorkDir string
+	Env     []string // extra environment for the children
+	Log     *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -70,6 +65,9 @@ func (c *Config) defaults() {
 	}
 	if c.Coqc == "" {
 		c.Coqc = "coqc"
+	}
+	if c.Coqchk == "" {
+		c.Coqchk = "coqchk"
 	}
 	if c.Workers <= 0 {
 		c.Workers = 2
@@ -105,6 +103,11 @@ type Backend struct {
 	failures int       // consecutive start failures, for backoff
 	notUntil time.Time // no start attempt before this
 	stats    Stats
+
+	// Compiled challenges, by statement, for the backend's lifetime.
+	chalMu   sync.Mutex
+	chalDirs map[string]*chalEntry
+	chalRoot string
 }
 
 // Stats counts the backend's process events.
@@ -140,6 +143,13 @@ func (b *Backend) Close() error {
 	b.mu.Unlock()
 	for _, p := range idle {
 		p.kill()
+	}
+	b.chalMu.Lock()
+	root := b.chalRoot
+	b.chalRoot, b.chalDirs = "", nil
+	b.chalMu.Unlock()
+	if root != "" {
+		return os.RemoveAll(root)
 	}
 	return nil
 }

@@ -91,16 +91,12 @@ func TestSessionStepsAndVerify(t *testing.T) {
 		t.Fatalf("Verify: %+v, %v", v, err)
 	}
 	for _, a := range v.Axioms {
-		if !strings.HasPrefix(a, "ClassicalDedekindReals.") && !strings.HasPrefix(a, "FunctionalExtensionality.") {
+		if !strings.HasPrefix(a, "Coq.Reals.ClassicalDedekindReals.") && !strings.HasPrefix(a, "Coq.Logic.FunctionalExtensionality.") {
 			t.Errorf("unexpected axiom %q", a)
 		}
 	}
 	if len(v.Axioms) == 0 {
 		t.Errorf("a proof over R should depend on the Reals axioms, got none")
-	}
-	proof, err := b.ProofOf(thm, file)
-	if err != nil || len(proof) != 2 || proof[1] != "nra." {
-		t.Fatalf("ProofOf = %q, %v", proof, err)
 	}
 }
 
@@ -129,16 +125,6 @@ func TestVerifyRejectsCheats(t *testing.T) {
 		if v.Verified {
 			t.Errorf("%s: verified a cheating file:\n%s", name, file)
 		}
-	}
-	// ProofOf refuses a file whose statement differs from the benchmark's.
-	weaker := strings.Replace(b.Assemble(thm, []string{"nra."}), "a^2 + b^2 = 369", "a^2 + b^2 >= 0", 1)
-	if _, err := b.ProofOf(thm, weaker); err == nil {
-		t.Errorf("ProofOf accepted a changed statement")
-	}
-	// ... and a smuggled command between the tactics.
-	smuggled := strings.Replace(b.Assemble(thm, []string{"nra."}), "  nra.", "  Axiom c : False.\n  nra.", 1)
-	if _, err := b.ProofOf(thm, smuggled); err == nil {
-		t.Errorf("ProofOf accepted a vernacular command in the proof")
 	}
 }
 
