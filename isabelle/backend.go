@@ -2,7 +2,8 @@
 // Isabelle server's TCP protocol (framing, synchronous commands,
 // asynchronous tasks), supervision of an `isabelle server` process, warm
 // shared sessions, step-wise checking by prefix re-check, the final
-// whole-theory verification and the miniF2F loader.
+// verification (challenge vs solution in a fresh session, with an oracle
+// and axiom audit in ML: verify.go, VERIFY.md) and the miniF2F loader.
 //
 // Isabelle has no proof-state handles over the server, so a state is the
 // list of steps from the statement. Each check is a fresh theory with a
@@ -416,7 +417,7 @@ func (b *Backend) sessionID(ctx context.Context, c *Client, inc uint64, name str
 		s = &sessionSlot{ready: make(chan struct{}), incarn: inc}
 		b.sessions[name] = s
 		b.mu.Unlock()
-		s.id, s.err = b.startSession(ctx, c, name)
+		s.id, s.err = b.startSession(ctx, c, name, nil)
 		if s.err != nil {
 			b.mu.Lock()
 			if b.sessions[name] == s {
@@ -436,15 +437,17 @@ func (b *Backend) sessionID(ctx context.Context, c *Client, inc uint64, name str
 	}
 }
 
-func (b *Backend) startSession(ctx context.Context, c *Client, name string) (string, error) {
+// startSession starts session name with the configured dirs and options,
+// then extra (which win: later options override earlier ones).
+func (b *Backend) startSession(ctx context.Context, c *Client, name string, extra []string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.SessionTimeout)
 	defer cancel()
 	arg := map[string]any{"session": name}
 	if len(b.cfg.Dirs) > 0 {
 		arg["dirs"] = b.cfg.Dirs
 	}
-	if len(b.cfg.Options) > 0 {
-		arg["options"] = b.cfg.Options
+	if opts := append(append([]string(nil), b.cfg.Options...), extra...); len(opts) > 0 {
+		arg["options"] = opts
 	}
 	t, err := c.Start(ctx, "session_start", arg, nil)
 	if err != nil {
@@ -572,7 +575,7 @@ func (b *Backend) useTheory(ctx context.Context, sessName, name, text string, ti
 			}
 			return nil, err
 		}
-		res, err := b.runUse(ctx, c, sid, name, timeout)
+		res, err := b.runUse(ctx, c, sid, b.workDir, name, timeout, true, nil)
 		var tf *TaskFailed
 		if errors.As(err, &tf) && strings.HasPrefix(tf.Message, "No session") && attempt == 0 {
 			b.forgetSession(sessName, sid)
@@ -582,18 +585,21 @@ func (b *Backend) useTheory(ctx context.Context, sessName, name, text string, ti
 	}
 }
 
-func (b *Backend) runUse(ctx context.Context, c *Client, sid, name string, timeout time.Duration) (*useResult, error) {
+// runUse runs use_theories for theory name of dir in session sid within
+// timeout; purge drops the theory afterwards; onNote (may be nil) gets the
+// task's NOTEs on the reader goroutine.
+func (b *Backend) runUse(ctx context.Context, c *Client, sid, dir, name string, timeout time.Duration, purge bool, onNote func(Message)) (*useResult, error) {
 	const checkDelay = 0.5
 	limit := int(timeout.Seconds()/checkDelay) + 2
 	arg := map[string]any{
 		"session_id":  sid,
 		"theories":    []string{name},
-		"master_dir":  b.workDir,
+		"master_dir":  dir,
 		"check_delay": checkDelay,
 		"check_limit": limit,
 	}
 	startCtx, cancelStart := context.WithTimeout(ctx, timeout+b.cfg.CancelGrace)
-	t, err := c.Start(startCtx, "use_theories", arg, nil)
+	t, err := c.Start(startCtx, "use_theories", arg, onNote)
 	cancelStart()
 	if err != nil {
 		if errors.Is(err, prover.ErrProcessDied) {
@@ -608,8 +614,13 @@ func (b *Backend) runUse(ctx context.Context, c *Client, sid, name string, timeo
 	tctx, cancel := context.WithTimeoutCause(ctx, timeout, prover.ErrTacticTimeout)
 	raw, err := t.Wait(tctx)
 	cancel()
+	doPurge := func() {
+		if purge {
+			b.purge(c, sid, dir, name)
+		}
+	}
 	if err == nil {
-		b.purge(c, sid, name)
+		doPurge()
 		b.healthy()
 		var r useResult
 		if err := json.Unmarshal(raw, &r); err != nil {
@@ -622,7 +633,7 @@ func (b *Backend) runUse(ctx context.Context, c *Client, sid, name string, timeo
 	}
 	var tf *TaskFailed
 	if errors.As(err, &tf) {
-		b.purge(c, sid, name)
+		doPurge()
 		b.healthy()
 		return nil, err
 	}
@@ -638,7 +649,7 @@ func (b *Backend) runUse(ctx context.Context, c *Client, sid, name string, timeo
 		if cerr != nil && !errors.Is(cerr, prover.ErrProcessDied) {
 			b.restart(c, "canceled task did not end: "+cerr.Error())
 		} else if cerr == nil {
-			b.purge(c, sid, name)
+			doPurge()
 		}
 	} else if !errors.Is(cerr, prover.ErrProcessDied) {
 		b.restart(c, "no reply to cancel: "+cerr.Error())
@@ -650,14 +661,14 @@ func (b *Backend) runUse(ctx context.Context, c *Client, sid, name string, timeo
 }
 
 // purge drops theory name from the session so memory stays bounded.
-func (b *Backend) purge(c *Client, sid, name string) {
+func (b *Backend) purge(c *Client, sid, dir, name string) {
 	if c.Err() != nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.CancelGrace)
 	defer cancel()
 	_, err := c.Call(ctx, "purge_theories", map[string]any{
-		"session_id": sid, "theories": []string{name}, "master_dir": b.workDir,
+		"session_id": sid, "theories": []string{name}, "master_dir": dir,
 	})
 	if err != nil {
 		b.cfg.Log.Debug("purge_theories failed", "theory", name, "err", err)

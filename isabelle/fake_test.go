@@ -126,10 +126,15 @@ type fakeServer struct {
 
 	mu       sync.Mutex
 	sessions map[string]bool
-	ln       net.Listener
-	deaf     atomic.Bool
-	stopped  chan struct{}
-	stopOnce sync.Once
+	// per session id: the options it was started with, the theories
+	// checked in it (in order), whether it was stopped
+	sessionOpts    map[string][]string
+	sessionThys    map[string][]string
+	sessionStopped map[string]bool
+	ln             net.Listener
+	deaf           atomic.Bool
+	stopped        chan struct{}
+	stopOnce       sync.Once
 
 	// service time spent handling requests, for the benchmark baseline
 	serviceNanos atomic.Int64
@@ -142,6 +147,7 @@ func newFakeServer(mode, password string) *fakeServer {
 	return &fakeServer{
 		mode: mode, password: password, refuse: strings.HasSuffix(mode, "-refuse"),
 		sessions: map[string]bool{}, stopped: make(chan struct{}),
+		sessionOpts: map[string][]string{}, sessionThys: map[string][]string{}, sessionStopped: map[string]bool{},
 	}
 }
 
@@ -303,8 +309,16 @@ func (c *fakeConn) sim(line string) {
 		}
 		id := uuid()
 		c.s.starts.Add(1)
+		var opts []string
+		if raw, ok := obj["options"].([]any); ok {
+			for _, o := range raw {
+				s, _ := o.(string)
+				opts = append(opts, s)
+			}
+		}
 		c.s.mu.Lock()
 		c.s.sessions[id] = true
+		c.s.sessionOpts[id] = opts
 		c.s.mu.Unlock()
 		c.end(task, fmt.Sprintf(`FINISHED {"session_id":"%s","tmp_dir":"/tmp/fake/%s","task":"%s"}`, id, id, task))
 	case "session_stop":
@@ -317,6 +331,9 @@ func (c *fakeConn) sim(line string) {
 		c.s.mu.Lock()
 		known := c.s.sessions[id]
 		delete(c.s.sessions, id)
+		if known {
+			c.s.sessionStopped[id] = true
+		}
 		c.s.mu.Unlock()
 		if !known {
 			c.end(task, fmt.Sprintf(`FAILED {"kind":"error","message":"No session '%s'","task":"%s"}`, id, task))
@@ -393,7 +410,16 @@ func (c *fakeConn) useTheories(obj map[string]any, bad func()) {
 		return
 	}
 	c.write(fmt.Sprintf(`NOTE {"percentage":99,"task":"%s","message":"theory Draft.%s 99%%","kind":"writeln","session":"","theory":"Draft.%s"}`, task, name, name))
-	res, fault := c.s.simulate(name, string(src))
+	c.s.mu.Lock()
+	c.s.sessionThys[sid] = append(c.s.sessionThys[sid], name)
+	c.s.mu.Unlock()
+	var res map[string]any
+	var fault string
+	if strings.HasPrefix(name, "Llemma") {
+		res = simulateFinal(dir, name, string(src))
+	} else {
+		res, fault = c.s.simulate(name, string(src))
+	}
 	switch fault {
 	case "hang_forever":
 		go func() {

@@ -218,39 +218,6 @@ func assemble(thm prover.Theorem, proof []string) string {
 	return sb.String()
 }
 
-// ProofOf is the inverse of Assemble: the file must start with thm's header
-// and statement exactly, then policy-clean steps, `done` and `end`.
-func (b *Backend) ProofOf(thm prover.Theorem, fileText string) ([]string, error) {
-	return proofOf(thm, fileText)
-}
-
-func proofOf(thm prover.Theorem, fileText string) ([]string, error) {
-	prefix := thm.Header + thm.Statement
-	if !strings.HasPrefix(fileText, prefix) {
-		return nil, fmt.Errorf("%w: header or statement differ from %s's", ErrParse, thm.Name)
-	}
-	cmds, err := splitCommands(fileText[len(prefix):])
-	if err != nil {
-		return nil, err
-	}
-	n := len(cmds)
-	if n < 2 || cmds[n-1] != "end" || cmds[n-2] != closeProof {
-		return nil, fmt.Errorf("%w: the proof must end with %q and \"end\"", ErrParse, closeProof)
-	}
-	steps := make([]string, 0, n-2)
-	for _, c := range cmds[:n-2] {
-		s, err := (prover.IsabellePolicy{}).Check(c)
-		if err != nil {
-			return nil, fmt.Errorf("%w: step %q: %v", ErrParse, c, err)
-		}
-		if s == "sledgehammer" {
-			return nil, fmt.Errorf("%w: unresolved sledgehammer step", ErrParse)
-		}
-		steps = append(steps, s)
-	}
-	return steps, nil
-}
-
 // splitCommands splits proof text into trimmed commands, each starting at a
 // command word at parenthesis depth 0. Text before the first command word is
 // an error, and so are comments.
