@@ -262,7 +262,9 @@ func Run(ctx context.Context, spec Spec, timeout time.Duration) (Result, error) 
 	res.ExitCode = st.ExitCode()
 	res.Elapsed = p.end.Sub(p.begin)
 	res.CPU = st.UserTime() + st.SystemTime()
-	if p.killedAlive {
+	// A kill that crossed a normal exit did nothing, unless it was for the
+	// output limit: then the output is truncated whatever the status.
+	if p.killedAlive && (!st.Exited() || errors.Is(p.reason, ErrOutputLimit)) {
 		err := p.reason
 		if tail := p.tail.tailString(); tail != "" {
 			err = fmt.Errorf("%w; stderr tail: %s", err, tail)

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -90,7 +91,8 @@ func complete() bool {
 
 // Argv returns the command line and the extra environment that run the
 // fake mode with args (read them with [Args]): this test binary, with
-// EnvVar=mode. It panics on a mode Main was not given.
+// EnvVar=mode (and GORACE=atexit_sleep_ms=0 added, so that a race-enabled
+// fake exits at once). It panics on a mode Main was not given.
 func Argv(mode string, args ...string) (argv []string, env []string) {
 	mu.Lock()
 	if registered != nil && registered[mode] == nil {
@@ -103,7 +105,10 @@ func Argv(mode string, args ...string) (argv []string, env []string) {
 	if err != nil {
 		panic(fmt.Sprintf("proctest: finding the test binary: %v", err))
 	}
-	return append([]string{exe}, args...), []string{EnvVar + "=" + mode}
+	// A race-enabled fake would sleep a second at exit (the race runtime's
+	// atexit_sleep_ms default); the parent's race detector covers the test.
+	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
+	return append([]string{exe}, args...), []string{EnvVar + "=" + mode, "GORACE=" + gorace}
 }
 
 // Args returns the arguments a fake was started with (what followed the

@@ -16,10 +16,12 @@ import (
 // the package documentation. It never returns in that case.
 func init() {
 	spec, ok := os.LookupEnv(EnvVar)
-	if !ok {
+	if !ok || len(os.Args) < 2 || os.Args[1] != HelperArg {
+		// Both are needed, so that a stray variable in a user's shell
+		// cannot turn the CLI into the helper.
 		return
 	}
-	err := helper(spec, os.Args[1:])
+	err := helper(spec, os.Args[2:])
 	fmt.Fprintf(os.Stderr, "llemma-sandbox: %v\n", err)
 	os.Exit(HelperExitCode)
 }

@@ -8,7 +8,8 @@
 // Landlock is per thread, inherited across fork and exec, and irreversible,
 // so the prover cannot restrict itself. Instead internal/proc re-executes
 // the current binary (/proc/self/exe) with the environment variable
-// [EnvVar] holding the policy as JSON and the real argv after it. This
+// [EnvVar] holding the policy as JSON, and [HelperArg] followed by the real
+// argv as its arguments. This
 // package's init function notices the variable, applies the resource
 // limits, sets PR_SET_NO_NEW_PRIVS, restricts the thread it runs on with
 // Landlock and execve(2)s the real program with the variable removed from
@@ -66,13 +67,19 @@ import (
 // [Command]; it is never passed on to the confined program.
 const EnvVar = "LLEMMA_SANDBOX"
 
+// HelperArg is the first argument of the helper's command line, before
+// the real argv; the helper acts only when both it and EnvVar are present.
+const HelperArg = "-llemma-sandbox-helper"
+
 // HelperExitCode is the exit status of the helper when it could not confine
 // or start the program (a Required policy without Landlock, a missing
 // read-write directory, a program that cannot be executed).
 const HelperExitCode = 125
 
 // Policy says what a confined process may touch. The zero Policy allows
-// reading and writing /dev/null only.
+// reading and writing /dev/null only. The program itself, its shared
+// libraries and its data must be readable: start from [SystemReadOnly]
+// and add the tool's own directories (coqc -where, an elan toolchain).
 type Policy struct {
 	// ReadOnly files or directories (recursively) may be read and executed.
 	// Paths that do not exist are skipped.
@@ -175,7 +182,7 @@ func Command(p *Policy, lim Limits, argv []string) (newArgv []string, env []stri
 			return nil, nil, fmt.Errorf("sandboxing %s: finding the helper binary: %w", argv[0], err)
 		}
 	}
-	newArgv = append([]string{self}, argv...)
+	newArgv = append([]string{self, HelperArg}, argv...)
 	return newArgv, []string{EnvVar + "=" + string(b)}, nil
 }
 

@@ -44,6 +44,10 @@ var fakes = map[string]func() int{
 	},
 }
 
+func init() {
+	fakes["hello"] = func() int { fmt.Println("hello"); return 0 }
+}
+
 func TestMain(m *testing.M) { proctest.Main(m, fakes) }
 
 func needLandlock(t *testing.T, min int) {
@@ -200,6 +204,18 @@ func TestEnvVarHiddenFromChild(t *testing.T) {
 	out, errOut, code := run(t, p, sandbox.Limits{}, []string{"KEEP_ME=1"}, "sh", "-c", `echo "${`+sandbox.EnvVar+`-unset} ${KEEP_ME-}"`)
 	if code != 0 || out != "unset 1\n" {
 		t.Errorf("child saw %s=%q (exit %d, stderr %q); want unset, other variables kept", sandbox.EnvVar, out, code, errOut)
+	}
+}
+
+// TestStrayVariableIgnored: the variable alone, without the helper's
+// marker argument, does not turn a binary into the helper.
+func TestStrayVariableIgnored(t *testing.T) {
+	argv, env := proctest.Argv("hello")
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(append(os.Environ(), env...), sandbox.EnvVar+`={"landlock":true}`)
+	out, err := cmd.CombinedOutput()
+	if err != nil || string(out) != "hello\n" {
+		t.Errorf("binary with a stray %s: %q, %v; want it to run as itself", sandbox.EnvVar, out, err)
 	}
 }
 
