@@ -108,6 +108,9 @@ type Backend struct {
 	chalMu   sync.Mutex
 	chalDirs map[string]*chalEntry
 	chalRoot string
+
+	libOnce sync.Once
+	coqLib  string // coqc -where: read by the sandboxed checkers
 }
 
 // Stats counts the backend's process events.

@@ -164,12 +164,12 @@ func (b *Backend) judge(ctx context.Context, req prover.VerifyRequest) (prover.V
 		return v, err
 	}
 	argv := []string{b.cfg.Coqc, "-q", "-Q", "Sol", solutionLib}
-	ro := []string{job}
+	var ro []string
 	if chalDir != "" {
 		argv = append(argv, "-Q", chalDir, challengeLib)
 		ro = append(ro, chalDir)
 	}
-	out, failed, err = b.tool(ctx, job, append(argv, "Cmp/Compare.v"), ro)
+	out, failed, err = b.tool(ctx, job, append(argv, "Cmp/Compare.v"), []string{job}, ro...)
 	if err != nil {
 		return v, err
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llemma-prove/llemma-prove/internal/sandbox"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
@@ -206,5 +207,42 @@ func TestJudgeWithoutStatement(t *testing.T) {
 	}
 	if v := judge(t, b, "t", nil, own, "my_ax"); !v.Verified || strings.Join(v.Axioms, ",") != "LlemmaSolution.Solution.my_ax" {
 		t.Fatalf("with the axiom allowed: %+v", v)
+	}
+}
+
+// TestCheckerIsSandboxed: even a file that got past the scanner cannot
+// write outside its job directory, because coqc itself runs confined.
+func TestCheckerIsSandboxed(t *testing.T) {
+	needCoq(t)
+	if abi, detail := sandbox.Available(); abi == 0 {
+		t.Skipf("skipping: %s", detail)
+	}
+	t.Parallel()
+	b := New(Config{Workers: 1})
+	t.Cleanup(func() { b.Close() })
+	job, outside := t.TempDir(), filepath.Join(t.TempDir(), "escaped")
+	src := "Redirect \"" + outside + "\" Print nat.\nDefinition inside := 1.\n"
+	if err := os.WriteFile(filepath.Join(job, "F.v"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, failed, err := b.tool(context.Background(), job, []string{"coqc", "-q", "F.v"}, []string{job})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(outside + ".out"); err == nil {
+		t.Fatalf("the sandboxed coqc wrote %s.out", outside)
+	}
+	if !failed {
+		t.Errorf("coqc succeeded writing outside its sandbox: %s", out)
+	}
+	// Inside the job directory it works.
+	if err := os.WriteFile(filepath.Join(job, "G.v"), []byte("Definition inside := 1.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, failed, err := b.tool(context.Background(), job, []string{"coqc", "-q", "G.v"}, []string{job}); err != nil || failed {
+		t.Fatalf("coqc in its job directory: %v %v %s", failed, err, out)
+	}
+	if _, err := os.Stat(filepath.Join(job, "G.vo")); err != nil {
+		t.Errorf("no G.vo: %v", err)
 	}
 }

@@ -1,7 +1,6 @@
 package coq
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,11 +9,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	supervise "github.com/llemma-prove/llemma-prove/internal/proc"
+	"github.com/llemma-prove/llemma-prove/internal/sandbox"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
@@ -52,46 +50,64 @@ func usesInterval(proof []string) bool {
 	return false
 }
 
-// tool runs one checker command (coqc, coqchk) in dir under the memory
-// limit and the verification deadline, in its own process group. failed
-// reports a rejection (non-zero exit, or killed at the deadline, noted in
-// out); err means the tool could not be run at all.
-func (b *Backend) tool(ctx context.Context, dir string, argv []string, rw []string) (out string, failed bool, err error) {
-	ctx, cancel := context.WithTimeoutCause(ctx, b.cfg.VerifyTimeout, errDeadline)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), b.cfg.Env...)
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 2 * time.Second
-	if err := cmd.Start(); err != nil {
-		return "", false, fmt.Errorf("starting %s: %w (install it with: apt-get install -y coq)", argv[0], err)
+// tool runs one checker command (coqc, coqchk) in dir through the
+// project's supervisor: own process group killed at the verification
+// deadline, the memory limit, and a Landlock sandbox that lets it write
+// only in rw (the job directory) and read the system, Coq's library and
+// ro. failed reports a rejection (non-zero exit, or killed at the
+// deadline or for flooding, noted in out); err means the tool could not be
+// run at all.
+func (b *Backend) tool(ctx context.Context, dir string, argv []string, rw []string, ro ...string) (out string, failed bool, err error) {
+	spec := supervise.Spec{
+		Name:        filepath.Base(argv[0]),
+		Argv:        argv,
+		Dir:         dir,
+		Env:         b.cfg.Env,
+		MemoryLimit: b.cfg.MemoryLimit,
+		MergeOutput: true,
+		Sandbox:     b.policy(rw, ro),
+		InstallHint: "install it with: apt-get install -y coq",
 	}
-	if b.cfg.MemoryLimit > 0 {
-		lim := &unix.Rlimit{Cur: uint64(b.cfg.MemoryLimit), Max: uint64(b.cfg.MemoryLimit)}
-		_ = unix.Prlimit(cmd.Process.Pid, unix.RLIMIT_AS, lim, nil)
-	}
-	werr := cmd.Wait()
+	res, err := supervise.Run(ctx, spec, b.cfg.VerifyTimeout)
+	out = string(res.Stdout)
+	var ee *supervise.ExitError
 	switch {
-	case context.Cause(ctx) == errDeadline:
-		return buf.String() + fmt.Sprintf("\n%s killed after %s", filepath.Base(argv[0]), b.cfg.VerifyTimeout), true, nil
-	case ctx.Err() != nil:
-		return buf.String(), false, context.Cause(ctx)
-	case werr != nil:
-		var ee *exec.ExitError
-		if errors.As(werr, &ee) {
-			return buf.String(), true, nil
-		}
-		return buf.String(), false, fmt.Errorf("running %s: %w", argv[0], werr)
+	case err == nil:
+		return out, false, nil
+	case errors.As(err, &ee):
+		return out, true, nil
+	case errors.Is(err, supervise.ErrTimeout):
+		return out + fmt.Sprintf("\n%s killed after %s", spec.Name, b.cfg.VerifyTimeout), true, nil
+	case errors.Is(err, supervise.ErrOutputLimit):
+		return out + "\n" + spec.Name + " killed: it printed more than the output limit", true, nil
 	}
-	return buf.String(), false, nil
+	var se *supervise.StartError
+	if errors.As(err, &se) {
+		return out, false, fmt.Errorf("%w: %w", prover.ErrUnavailable, err)
+	}
+	return out, false, err
+}
+
+// policy is the sandbox of a checker process: read the system and Coq's
+// installed library, write only the job directory, no network.
+func (b *Backend) policy(rw, ro []string) *sandbox.Policy {
+	b.libOnce.Do(func() {
+		if res, err := supervise.Run(context.Background(), supervise.Spec{Argv: []string{b.cfg.Coqc, "-where"}}, 30*time.Second); err == nil {
+			b.coqLib = strings.TrimSpace(string(res.Stdout))
+		}
+	})
+	read := append(sandbox.SystemReadOnly(), ro...)
+	if b.coqLib != "" {
+		read = append(read, b.coqLib)
+	}
+	if p, err := exec.LookPath(b.cfg.Coqc); err == nil {
+		read = append(read, filepath.Dir(p))
+	}
+	return &sandbox.Policy{ReadOnly: read, ReadWrite: rw, NoNetwork: true}
 }
 
 // sandboxStatus says what confines the checker processes.
-func (b *Backend) sandboxStatus() string { return "none: not sandboxed yet" }
+func (b *Backend) sandboxStatus() string { return sandbox.Describe(&sandbox.Policy{NoNetwork: true}) }
 
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")

@@ -29,6 +29,20 @@ var ErrIncomplete = errors.New("incomplete sentence: open comment or string")
 // itself. Sentences are returned trimmed, with their final period; a
 // trailing fragment without a period is returned as rest.
 func SplitCoqSentences(src string) (sentences []string, rest string, err error) {
+	spans, restStart, err := SplitCoqSpans(src)
+	for _, sp := range spans {
+		sentences = append(sentences, strings.TrimSpace(src[sp[0]:sp[1]]))
+	}
+	if err != nil {
+		return sentences, "", err
+	}
+	return sentences, strings.TrimSpace(src[restStart:]), nil
+}
+
+// SplitCoqSpans is SplitCoqSentences as byte offsets: each span is
+// [start, end) of one sentence in src, end just after its period (or its
+// bullet or brace); restStart is where the unterminated tail begins.
+func SplitCoqSpans(src string) (spans [][2]int, restStart int, err error) {
 	start := 0
 	depth := 0 // comment nesting
 	inString := false
@@ -65,14 +79,14 @@ func SplitCoqSentences(src string) (sentences []string, rest string, err error) 
 		case atStart && unicode.IsSpace(r):
 			start = i + w
 		case atStart && (r == '{' || r == '}'):
-			sentences = append(sentences, string(r))
+			spans = append(spans, [2]int{i, i + w})
 			start = i + w
 		case atStart && (r == '-' || r == '+' || r == '*'):
 			j := i
 			for j < len(src) && src[j] == src[i] {
 				j++
 			}
-			sentences = append(sentences, src[i:j])
+			spans = append(spans, [2]int{i, j})
 			start = j
 			i = j
 			continue
@@ -80,7 +94,7 @@ func SplitCoqSentences(src string) (sentences []string, rest string, err error) 
 			atStart = false
 			next := i + 1
 			if next >= len(src) || isSpaceByte(src[next]) {
-				sentences = append(sentences, strings.TrimSpace(src[start:next]))
+				spans = append(spans, [2]int{start, next})
 				start = next
 				atStart = true
 			}
@@ -90,9 +104,9 @@ func SplitCoqSentences(src string) (sentences []string, rest string, err error) 
 		i += w
 	}
 	if depth > 0 || inString {
-		return sentences, "", ErrIncomplete
+		return spans, start, ErrIncomplete
 	}
-	return sentences, strings.TrimSpace(src[start:]), nil
+	return spans, start, nil
 }
 
 func isSpaceByte(b byte) bool { return b == ' ' || b == '\n' || b == '\t' || b == '\r' || b == '\f' }
