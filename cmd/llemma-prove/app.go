@@ -156,7 +156,8 @@ func backendFlags(fs *pflag.FlagSet) {
 
 // proposerFlags declares the flags that choose and configure a proposer.
 func proposerFlags(fs *pflag.FlagSet) {
-	fs.String("proposer", "auto", "where tactics come from: portfolio (no GPU), llm, or auto (llm when --model-url is set)")
+	fs.String("proposer", "auto", "where tactics come from: portfolio (no GPU), knn (learned, no GPU), portfolio+knn, llm, or auto (llm when --model-url is set)")
+	fs.String("knn-model", "", "k-NN model file for --proposer knn (default "+model.DefaultKNNModel+"; build it with `llemma-prove train`)")
 	fs.StringSlice("model-url", nil, "LLM runtime base URL(s), e.g. http://127.0.0.1:8000 (vLLM); several spread the load")
 	fs.String("model", "", "served model name, e.g. EleutherAI/llemma_7b")
 	fs.String("model-api", "openai", "runtime API: openai (vLLM, SGLang, llama.cpp /v1/completions) or ollama (/api/generate)")
@@ -276,11 +277,20 @@ func (a *app) newProposer(backend string) (prover.Proposer, bool, error) {
 	switch p {
 	case "portfolio":
 		return &model.Portfolio{Backend: backend, Interval: backend == "coq" && a.v.GetBool("coq.interval")}, true, nil
+	case "knn", "portfolio+knn":
+		k, err := model.OpenKNN(a.v.GetString("knn-model"), backend)
+		if err != nil {
+			return nil, false, err
+		}
+		if p == "knn" {
+			return k, true, nil
+		}
+		return model.Merge(&model.Portfolio{Backend: backend, Interval: backend == "coq" && a.v.GetBool("coq.interval")}, k), true, nil
 	case "llm":
 		l, err := a.newLLM(backend)
 		return l, false, err
 	}
-	return nil, false, usagef("--proposer %q: use portfolio, llm or auto", p)
+	return nil, false, usagef("--proposer %q: use portfolio, knn, portfolio+knn, llm or auto", p)
 }
 
 // newLLM builds the LLM proposer; the caller closes it (stopping a runtime
