@@ -82,3 +82,32 @@ func TestRealCoqSuggestChecked(t *testing.T) {
 		t.Errorf("want nra to close mathd_algebra_141 first: %s", raw)
 	}
 }
+
+// TestRealCoqProveLoadsCommentedStatement: llemma/prove on amc12_2001_p5
+// (a comment inside the statement, the header after a long comment block)
+// loads the theorem as the minif2f runner does; the search may time out,
+// but the answer is never a load error.
+func TestRealCoqProveLoadsCommentedStatement(t *testing.T) {
+	thm := realCoqTheorem(t, "amc12_2001_p5")
+	b := coq.New(coq.Config{Workers: 1})
+	s := &Server{
+		Backends:       func(string) (prover.Backend, error) { return b, nil },
+		Proposer:       func(name string) (prover.Proposer, error) { return &model.Portfolio{Backend: name}, nil },
+		DefaultBackend: "coq",
+		RequestTimeout: 2 * time.Minute,
+	}
+	defer s.Close()
+	c := dial(t, s)
+	raw, err := c.call(t, MethodProve, ProveParams{Backend: "coq", Header: thm.Header, Statement: thm.Statement,
+		Budget: &BudgetParams{Expansions: 1, Samples: 2, TheoremTimeoutS: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res ProveResult
+	if err := json.Unmarshal(raw, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Status == string(prover.StatusError) {
+		t.Fatalf("llemma/prove did not load amc12_2001_p5: %s", raw)
+	}
+}

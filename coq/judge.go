@@ -235,6 +235,9 @@ func (b *Backend) judge(ctx context.Context, req prover.VerifyRequest) (prover.V
 	case len(declared) > 0:
 		v.Disallowed = uniqSorted(append(disallowed, declared...))
 		v.Message = "the file declares axioms of its own (an Admitted lemma is one): " + strings.Join(uniqSorted(declared), ", ")
+		if req.Challenge == nil {
+			v.Message += " (accept one with --allow-axiom NAME)"
+		}
 	case len(disallowed) > 0:
 		v.Disallowed = uniqSorted(disallowed)
 		v.Message = "uses axioms outside the allow-list: " + strings.Join(v.Disallowed, ", ")

@@ -337,10 +337,16 @@ func TestServeProveMiniF2F(t *testing.T) {
 	if progress < 2 {
 		t.Errorf("%d $/progress notifications, want at least 2", progress)
 	}
-	// The server's own check, with the statement.
+	// The server's own check, against the statement under its header.
 	var chk bridge.CheckResult
-	if err := s.call(t, bridge.MethodCheck, bridge.CheckParams{Backend: "coq", FileText: res.FileText, Statement: thm.Statement}, &chk); err != nil || !chk.Verified {
+	if err := s.call(t, bridge.MethodCheck, bridge.CheckParams{Backend: "coq", FileText: res.FileText, Statement: thm.Statement, Header: &thm.Header}, &chk); err != nil || !chk.Verified {
 		t.Errorf("llemma/check = %+v, %v", chk, err)
+	}
+	// Without the header the statement does not elaborate on its own: the
+	// file's header never stands in for it.
+	chk = bridge.CheckResult{}
+	if err := s.call(t, bridge.MethodCheck, bridge.CheckParams{Backend: "coq", FileText: res.FileText, Statement: thm.Statement}, &chk); err != nil || chk.Verified || !strings.Contains(chk.Error, "header") {
+		t.Errorf("llemma/check without the header = %+v, %v", chk, err)
 	}
 	// And the CLI's, as a user would run it.
 	file := filepath.Join(t.TempDir(), name+".v")
