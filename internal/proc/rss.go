@@ -19,36 +19,11 @@ func (p *Process) RSS() int64 {
 	return treeRSS(p.pid)
 }
 
-// treeRSS sums VmRSS over pid and its descendants (at most 256 processes),
-// found through /proc/PID/task/TID/children.
+// treeRSS sums VmRSS over pid and its live descendants.
 func treeRSS(pid int) int64 {
 	var total int64
-	seen := map[int]bool{}
-	queue := []int{pid}
-	for len(queue) > 0 && len(seen) < 256 {
-		id := queue[0]
-		queue = queue[1:]
-		if seen[id] {
-			continue
-		}
-		seen[id] = true
+	for _, id := range descendants(pid) {
 		total += vmRSS(id)
-		dir := "/proc/" + strconv.Itoa(id) + "/task"
-		tasks, err := os.ReadDir(dir)
-		if err != nil {
-			continue
-		}
-		for _, t := range tasks {
-			b, err := os.ReadFile(dir + "/" + t.Name() + "/children")
-			if err != nil {
-				continue
-			}
-			for _, f := range strings.Fields(string(b)) {
-				if c, err := strconv.Atoi(f); err == nil {
-					queue = append(queue, c)
-				}
-			}
-		}
 	}
 	return total
 }
