@@ -19,6 +19,11 @@ var (
 	ErrLoad = errors.New("prover: theorem did not load")
 	// ErrTacticTimeout is the context cause of a tactic past its deadline.
 	ErrTacticTimeout = errors.New("prover: tactic timed out")
+	// ErrBackendBroken: the backend's processes fail to start or keep
+	// dying (a crash loop); it refuses further work at once instead of
+	// spending every theorem's budget on it. The error also carries the
+	// last failure (with the process's stderr tail).
+	ErrBackendBroken = errors.New("prover: backend broken")
 )
 
 // ExitError reports a dead process with what it last said on stderr.
