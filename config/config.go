@@ -5,23 +5,35 @@
 // proposers, the runner, the bridge) takes the typed values and never reads
 // flags, the environment or files itself.
 //
-// Each backend reads its own section (Coq, Lean, Isabelle); fields that can
-// change a verdict are tagged `verdict:"true"` so that the run's meta and
-// --resume compare exactly them, and secrets are tagged `secret:"true"` so
-// that nothing the run writes or logs contains them.
+// The schema is the struct tags (see Keys): every key has one dotted name
+// (`key`, nested by section; `key:",inline"` sections add no prefix), one
+// flag name (the key, or `flag`), one environment variable (LLEMMA_ and the
+// key upper-cased, '.' and '-' as '_'), its default in Defaults and its
+// documentation (`doc`). Fields that can change a verdict are tagged
+// `verdict:"true"` so that the run's meta and --resume compare exactly
+// them, and secrets are tagged `secret:"true"` so that nothing the run
+// writes or logs contains them.
 package config
 
 import "time"
 
 // Config is the whole configuration of one command.
 type Config struct {
-	Backend  string `key:"backend" verdict:"true"`  // coq, lean, isabelle or auto
-	Proposer string `key:"proposer" verdict:"true"` // portfolio, knn, portfolio+knn, llm or auto
-	Workers  int    `key:"workers"`                 // checker processes at most (0: the CPUs this process may use)
-	Data     string `key:"data"`                    // miniF2F directory of the backend
-	LogLevel string `key:"log-level"`
+	File     string `key:"config" nofile:"true" doc:"configuration file (YAML, TOML or JSON) with the same keys, e.g. coq: {memory-limit: 8GiB}"`
+	LogLevel string `key:"log-level" enum:"debug|info|warn|error" doc:"log level: debug, info, warn or error"`
+	Backend  string `key:"backend" verdict:"true" doc:"proof assistant: coq, lean, isabelle, or auto (the first one installed)"`
+	Proposer string `key:"proposer" verdict:"true" enum:"auto|portfolio|knn|portfolio+knn|llm" doc:"where tactics come from: portfolio (no GPU), knn (learned, no GPU), portfolio+knn, llm, or auto (llm when --model-url is set)"`
+	Workers  int    `key:"workers" doc:"checker processes at most (0: the CPUs this process may use: affinity and cgroup quota)"`
+	Data     string `key:"data" doc:"miniF2F directory of the backend (default data/minif2f/<backend>, see make data)"`
+	JSON     bool   `key:"json" doc:"print JSON: the summary (minif2f), the result line (prove), the report (report)"`
 
-	Search   Search   `key:"search"`
+	Search Search `key:",inline"`
+	Run    Run    `key:",inline"`
+	Check  Check  `key:",inline"`
+	Serve  Serve  `key:",inline"`
+	Report Report `key:"report"`
+	Merge  Merge  `key:"merge"`
+
 	Coq      Coq      `key:"coq"`
 	Lean     Lean     `key:"lean"`
 	Isabelle Isabelle `key:"isabelle"`
@@ -32,11 +44,64 @@ type Config struct {
 // Search is the budget of one theorem. Zero values mean the proposer's
 // default (Budgets).
 type Search struct {
-	Expansions     int           `key:"expansions" verdict:"true"`
-	Samples        int           `key:"samples" verdict:"true"`
-	TheoremTimeout time.Duration `key:"theorem-timeout" verdict:"true"`
-	TacticTimeout  time.Duration `key:"tactic-timeout" verdict:"true"`
-	LlemmaParity   bool          `key:"llemma-parity" verdict:"true"`
+	Expansions     int           `key:"expansions" verdict:"true" doc:"nodes expanded per theorem (0: 100 with an LLM, 12 with the GPU-free proposers)"`
+	Samples        int           `key:"samples" verdict:"true" doc:"candidates per expansion (0: 32 with an LLM, 64 otherwise)"`
+	TheoremTimeout time.Duration `key:"theorem-timeout" verdict:"true" doc:"search time per theorem, setup and final check excluded (0: 600s with an LLM, 15s otherwise)"`
+	TacticTimeout  time.Duration `key:"tactic-timeout" verdict:"true" doc:"time per tactic (0: 10s with an LLM, 3s otherwise)"`
+	SetupTimeout   time.Duration `key:"setup-timeout" doc:"process start and load of one theorem's header and statement; past it the theorem is an error (setup-timeout), not a verdict (0: 2m)"`
+	VerifyTimeout  time.Duration `key:"verify-timeout" doc:"final check of one proof; past it the theorem is an error (verify) (0: 2m)"`
+	LlemmaParity   bool          `key:"llemma-parity" verdict:"true" doc:"search as Llemma's proofsearch.py: no state merging, no failure propagation (for comparisons)"`
+}
+
+// Run configures a miniF2F run (minif2f).
+type Run struct {
+	Split       string   `key:"split" enum:"test|valid" doc:"test or valid"`
+	Only        []string `key:"only" doc:"theorem names to run (comma-separated)"`
+	Limit       int      `key:"limit" doc:"run only the first N theorems (0: all)"`
+	Concurrency int      `key:"concurrency" doc:"theorems in parallel (0: --workers); more than --workers only queue (queue_s)"`
+	Attempts    int      `key:"attempts" doc:"attempts per theorem, recorded as attempt 0..N-1 (for pass@k)"`
+	Out         string   `key:"out" doc:"append results (JSON lines) to this file instead of stdout; it is locked for the run and its header goes to OUT.meta.json"`
+	Resume      bool     `key:"resume" doc:"continue the run in --out: skip theorems that have a verdict (proved, failed, timeout), run error and interrupted ones again, drop a torn last line"`
+	Force       bool     `key:"force" doc:"with --resume, continue even when the config differs; without it, append a new session to an existing --out"`
+	Shard       string   `key:"shard" doc:"run part i of N of the split (i/N, by theorem name); default: from a Slurm array or a Kubernetes Indexed Job"`
+	Shards      int      `key:"shards" doc:"number of shards when the index comes from the environment (Kubernetes JOB_COMPLETION_INDEX; Slurm: default the array size)"`
+	Trace       string   `key:"trace" doc:"write each theorem's search tree to DIR/<backend>/<split>/<name>.json and the proofs' (state, tactic) pairs to DIR/pairs.jsonl"`
+	Breaker     int      `key:"breaker" doc:"circuit breaker: stop the run (exit 3) when this many theorems in a row end in error with the same cause (0: never)"`
+}
+
+// Check configures check and prove.
+type Check struct {
+	Name        string   `key:"name" doc:"the theorem to prove or judge (default: the file's last theorem)"`
+	StatementOf string   `key:"statement-of" doc:"require the file to prove exactly this benchmark theorem's statement (from --data)"`
+	AllowAxiom  []string `key:"allow-axiom" doc:"accept this axiom (full name, e.g. LlemmaSolution.Solution.my_axiom); repeatable"`
+}
+
+// Serve configures the editor bridge (serve).
+type Serve struct {
+	Stdio          bool          `key:"stdio" doc:"JSON-RPC on stdin/stdout (the default when no --listen or --http is given); ends when the client exits"`
+	Listen         string        `key:"listen" doc:"JSON-RPC over TCP on ADDR, e.g. 127.0.0.1:6001"`
+	HTTP           string        `key:"http" doc:"HTTP on ADDR for llmstep (POST /) and Lean Copilot (POST /generate), e.g. 127.0.0.1:23337"`
+	AllowRemote    bool          `key:"allow-remote" doc:"allow non-loopback addresses (requires --token-file)"`
+	TokenFile      string        `key:"token-file" doc:"file holding a token that clients must send (HTTP: Authorization: Bearer; JSON-RPC over TCP: initialize {token})"`
+	MaxConcurrent  int           `key:"max-concurrent" doc:"requests running at once; more are refused as busy (HTTP 503, JSON-RPC -32002)"`
+	RequestTimeout time.Duration `key:"request-timeout" doc:"wall time per suggest, check and HTTP request"`
+	MaxBody        int64         `key:"max-body" unit:"bytes" doc:"largest HTTP body or JSON-RPC message"`
+	Suggestions    int           `key:"suggestions" doc:"suggestions per request when the client does not say"`
+}
+
+// Report configures report.
+type Report struct {
+	HTML       string `key:"html" flag:"html" doc:"write a self-contained HTML report (inline SVG plots) to FILE"`
+	Markdown   string `key:"md" flag:"md" doc:"write a Markdown report to FILE"`
+	LlemmaJSON string `key:"llemma-json" flag:"llemma-json" doc:"export to FILE in Llemma's formal2formal results schema (one system)"`
+	Trace      string `key:"trace" flag:"trace" doc:"--trace directory of the run: the HTML report draws each search tree"`
+}
+
+// Merge configures merge.
+type Merge struct {
+	Split   string `key:"split" flag:"split" enum:"|test|valid" doc:"split for --data: test or valid (default: both)"`
+	Backend string `key:"backend" flag:"backend" doc:"backend for --data (default: each backend in the inputs)"`
+	Force   bool   `key:"force" flag:"force" doc:"overwrite OUT when it exists"`
 }
 
 // Budget is a resolved search budget.
@@ -74,50 +139,57 @@ func (s Search) Resolve(llm bool) Budget {
 	return b
 }
 
+// Resolved is s with its budget fields resolved (for the meta).
+func (s Search) Resolved(llm bool) Search {
+	b := s.Resolve(llm)
+	s.Expansions, s.Samples, s.TheoremTimeout, s.TacticTimeout = b.Expansions, b.Samples, b.TheoremTimeout, b.TacticTimeout
+	return s
+}
+
 // Coq configures the Coq backend.
 type Coq struct {
-	Coqtop      string   `key:"coqtop"`
-	Coqc        string   `key:"coqc"`
-	Coqchk      string   `key:"coqchk"`
-	MemoryLimit int64    `key:"memory-limit" verdict:"true"` // bytes
-	Interval    bool     `key:"interval" verdict:"true"`
-	MaxUses     int      `key:"max-uses"`
-	AllowAxioms []string `key:"allow-axioms" verdict:"true"` // full paths; empty: the backend's default list
+	Coqtop      string   `key:"coqtop" doc:"coqtop command"`
+	Coqc        string   `key:"coqc" doc:"coqc command"`
+	Coqchk      string   `key:"coqchk" doc:"coqchk command"`
+	MemoryLimit int64    `key:"memory-limit" unit:"bytes" verdict:"true" doc:"address-space limit per Coq process"`
+	Interval    bool     `key:"interval" verdict:"true" doc:"load libcoq-interval's interval tactic (apt-get install -y libcoq-interval) and propose it"`
+	MaxUses     int      `key:"max-uses" doc:"recycle a warm coqtop after this many theorems"`
+	AllowAxioms []string `key:"allow-axioms" verdict:"true" doc:"replace the allow-list of axioms, by full path (default: the stdlib's real-number and classical axioms)"`
 }
 
 // Lean configures the Lean 4 backend.
 type Lean struct {
-	Repl              string `key:"repl"` // command line of one REPL
-	Project           string `key:"project"`
-	MemoryLimit       int64  `key:"memory-limit" verdict:"true"`
-	MaxRequests       int    `key:"max-requests"`
-	AllowNativeDecide bool   `key:"allow-native-decide" verdict:"true"`
+	Repl              string `key:"repl" doc:"command that starts one Lean REPL (run in --lean.project)"`
+	Project           string `key:"project" doc:"the Lake project the REPL runs in (default: the miniF2F data directory)"`
+	MemoryLimit       int64  `key:"memory-limit" unit:"bytes" verdict:"true" doc:"address-space limit per REPL (Mathlib needs about 9GiB)"`
+	MaxRequests       int    `key:"max-requests" doc:"recycle a REPL after this many requests (0: the backend's default)"`
+	AllowNativeDecide bool   `key:"allow-native-decide" verdict:"true" doc:"accept native_decide (adds the axiom Lean.ofReduceBool)"`
 }
 
 // Isabelle configures the Isabelle backend.
 type Isabelle struct {
-	Server   string `key:"server"`
-	Address  string `key:"address"`
-	Password string `key:"password" secret:"true"`
-	Session  string `key:"session" verdict:"true"`
+	Server   string `key:"server" doc:"command that starts an Isabelle server"`
+	Address  string `key:"address" doc:"reuse a running Isabelle server at HOST:PORT (with --isabelle.password)"`
+	Password string `key:"password" secret:"true" doc:"password of the running Isabelle server (prefer LLEMMA_ISABELLE_PASSWORD: a flag shows in ps)"`
+	Session  string `key:"session" verdict:"true" doc:"Isabelle session the theorems run in"`
 }
 
 // Model configures the LLM proposer.
 type Model struct {
-	URLs        []string `key:"url"`
-	Name        string   `key:"name" verdict:"true"`
-	API         string   `key:"api" verdict:"true"`
-	Temperature float64  `key:"temperature" verdict:"true"`
-	Beam        bool     `key:"beam" verdict:"true"`
-	Seed        int64    `key:"seed" verdict:"true"` // -1: none
-	Prompt      string   `key:"prompt" verdict:"true"`
-	Launch      string   `key:"launch"`
-	APIKey      string   `key:"api-key" secret:"true"`
+	URLs        []string `key:"url" flag:"model-url" doc:"LLM runtime base URL(s), e.g. http://127.0.0.1:8000 (vLLM); several spread the load"`
+	Name        string   `key:"name" flag:"model" verdict:"true" doc:"served model name, e.g. EleutherAI/llemma_7b"`
+	API         string   `key:"api" flag:"model-api" verdict:"true" enum:"openai|ollama" doc:"runtime API: openai (vLLM, SGLang, llama.cpp /v1/completions) or ollama (/api/generate)"`
+	Temperature float64  `key:"temperature" flag:"temperature" verdict:"true" doc:"sampling temperature (Llemma used 32-beam search at 0: see --beam)"`
+	Beam        bool     `key:"beam" flag:"beam" verdict:"true" doc:"beam search on vLLM (use_beam_search), as Llemma's evaluation"`
+	Seed        int64    `key:"seed" flag:"seed" signed:"true" verdict:"true" doc:"sampling seed (-1: none)"`
+	Prompt      string   `key:"prompt" flag:"prompt" verdict:"true" doc:"prompt format: llemma, goal-proofstep, or a template file"`
+	Launch      string   `key:"launch" flag:"model-launch" doc:"command that starts the runtime (e.g. 'vllm serve EleutherAI/llemma_7b'); stopped when the command ends"`
+	APIKey      string   `key:"api-key" flag:"model-api-key" secret:"true" doc:"bearer token for the runtime (prefer LLEMMA_MODEL_API_KEY: a flag shows in ps)"`
 }
 
 // KNN configures the learned proposer.
 type KNN struct {
-	Model string `key:"model" verdict:"true"` // the model file (its sha256 goes into the meta)
+	Model string `key:"model" flag:"knn-model" verdict:"true" doc:"k-NN model file for --proposer knn (empty: the file llemma-prove train writes by default); its sha256 goes into the meta"`
 }
 
 // Defaults is the configuration when nothing is set: the one place the
@@ -127,6 +199,10 @@ func Defaults() Config {
 		Backend:  "auto",
 		Proposer: "auto",
 		LogLevel: "warn",
+		Run:      Run{Split: "test", Attempts: 1, Breaker: 3},
+		Serve: Serve{
+			MaxConcurrent: 4, RequestTimeout: 60 * time.Second, MaxBody: 1 << 20, Suggestions: 8,
+		},
 		Coq: Coq{
 			Coqtop: "coqtop", Coqc: "coqc", Coqchk: "coqchk",
 			MemoryLimit: 4 << 30, MaxUses: 20,
