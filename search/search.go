@@ -8,8 +8,13 @@
 // token log-probability (Llemma parity). States with the same key (the
 // canonical goal text) share one node, so the search graph is a DAG. A node
 // whose children have all failed fails, and failure propagates to parents;
-// the search stops at the first proof, when the root fails, or when a budget
-// runs out. The proof returned is the shortest one in the graph.
+// a tactic that timed out is not a failure (it might have worked with more
+// time, or on a less loaded machine), so a node whose tactics all failed
+// or timed out, some timed out, is exhausted instead: nothing is left to
+// try there, but nothing was refuted either, and that propagates the same
+// way. The search stops at the first proof, when the root fails or is
+// exhausted, or when a budget runs out. The proof returned is the shortest
+// one in the graph.
 package search
 
 import (
@@ -44,9 +49,19 @@ type Step struct {
 	Status StepStatus
 	State  State  // for Open
 	Detail string // short reason for a failure, kept in the trace
-	// Kind refines Failed for the trace: "failed", "timeout", "rejected".
+	// Kind refines Failed: KindFailed, KindTimeout or KindRejected (""
+	// means KindFailed). It is the edge's outcome in the trace, and a
+	// KindTimeout step does not count as a failure (see the package
+	// documentation).
 	Kind string
 }
+
+// The kinds of a Failed step.
+const (
+	KindFailed   = "failed"   // the prover refuted the tactic
+	KindTimeout  = "timeout"  // the tactic ran out of time: not a refutation
+	KindRejected = "rejected" // the tactic policy refused it; nothing was run
+)
 
 // Candidate is one proposed tactic.
 type Candidate struct {
@@ -89,7 +104,7 @@ type Outcome string
 const (
 	OutcomeProved     Outcome = "proved"
 	OutcomeRootFailed Outcome = "root-failed" // every path from the root failed
-	OutcomeExhausted  Outcome = "exhausted"   // the frontier emptied (states all seen)
+	OutcomeExhausted  Outcome = "exhausted"   // nothing left to try: the frontier emptied, or every path failed or timed out
 	OutcomeBudget     Outcome = "budget"      // the expansion budget ran out
 	OutcomeTimeout    Outcome = "timeout"     // the theorem's wall time ran out
 	OutcomeCanceled   Outcome = "canceled"    // the caller canceled the run
@@ -114,7 +129,8 @@ type status uint8
 const (
 	open status = iota
 	proved
-	failed
+	failed    // every child failed: refuted
+	exhausted // every child failed or is exhausted, and a tactic timed out: not refuted
 )
 
 type edge struct {
@@ -130,7 +146,8 @@ type node struct {
 	path     []string // tactics from the root along the cheapest known path
 	status   status
 	expanded bool
-	pending  int // children not yet known to be failed, once expanded
+	pending  int  // children not yet known to be failed, once expanded
+	timedOut bool // a tactic on this node timed out
 	children []edge
 	parents  []int
 	heapIdx  int
@@ -190,6 +207,10 @@ func (s *searcher) loop(ctx context.Context) Result {
 		}
 		if s.nodes[0].status == failed {
 			res.Outcome = OutcomeRootFailed
+			break
+		}
+		if s.nodes[0].status == exhausted {
+			res.Outcome = OutcomeExhausted
 			break
 		}
 		if res.Expansions >= s.cfg.Expansions {
@@ -303,7 +324,10 @@ func (s *searcher) expand(ctx context.Context, n *node) (bool, int, error) {
 		default:
 			te.Outcome = step.Kind
 			if te.Outcome == "" {
-				te.Outcome = "failed"
+				te.Outcome = KindFailed
+			}
+			if te.Outcome == KindTimeout {
+				n.timedOut = true
 			}
 			te.Detail = step.Detail
 		}
@@ -356,7 +380,9 @@ func onPath(s *searcher, from, i int) bool {
 }
 
 // recompute sets node i's status from its children after expansion, and
-// propagates a change to its parents.
+// propagates a change to its parents: a node with no child left open
+// fails when every child failed and no tactic on it timed out, and is
+// exhausted otherwise.
 func (s *searcher) recompute(i int) {
 	work := []int{i}
 	for len(work) > 0 {
@@ -366,18 +392,33 @@ func (s *searcher) recompute(i int) {
 		if n.status != open || !n.expanded {
 			continue
 		}
-		alive := false
+		alive, unrefuted := false, n.timedOut
 		for _, e := range n.children {
-			if e.to < 0 || s.nodes[e.to].status != failed {
+			if e.to < 0 {
 				alive = true
+				break
+			}
+			switch s.nodes[e.to].status {
+			case failed:
+			case exhausted:
+				unrefuted = true
+			default:
+				alive = true
+			}
+			if alive {
 				break
 			}
 		}
 		if alive {
 			continue
 		}
-		n.status = failed
-		s.trace.Nodes[j].Status = "failed"
+		if unrefuted {
+			n.status = exhausted
+			s.trace.Nodes[j].Status = "exhausted"
+		} else {
+			n.status = failed
+			s.trace.Nodes[j].Status = "failed"
+		}
 		work = append(work, n.parents...)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand"
 	"reflect"
@@ -138,7 +139,7 @@ func checkTrace(t *testing.T, res Result) {
 		}
 		keys[n.Key] = i
 		switch n.Status {
-		case "", "failed", "proved":
+		case "", "failed", "proved", "exhausted":
 		default:
 			t.Errorf("node %d: status %q", i, n.Status)
 		}
@@ -382,7 +383,7 @@ func TestFailurePropagates(t *testing.T) {
 		"A1": nil, // nothing to try: fails at once
 	}, map[string]move{
 		"R|a": to("A"), "R|b": to("B"),
-		"A|a1": to("A1"), "A|bad": fails("timeout"),
+		"A|a1": to("A1"), "A|bad": fails("failed"),
 		"B|b1": fails("failed"), "B|b2": fails("rejected"),
 	})
 	res := runEnv(t, context.Background(), e, Config{})
@@ -402,8 +403,67 @@ func TestFailurePropagates(t *testing.T) {
 	for _, ed := range res.Trace.Edges {
 		kinds[ed.Tactic] = ed.Outcome
 	}
-	if want := map[string]string{"a": "open", "b": "open", "a1": "open", "bad": "timeout", "b1": "failed", "b2": "rejected"}; !reflect.DeepEqual(kinds, want) {
+	if want := map[string]string{"a": "open", "b": "open", "a1": "open", "bad": "failed", "b1": "failed", "b2": "rejected"}; !reflect.DeepEqual(kinds, want) {
 		t.Errorf("edge outcomes %v, want %v", kinds, want)
+	}
+}
+
+// A tactic that timed out refutes nothing: its node is exhausted, not
+// failed, and so is every ancestor left with only failed or exhausted
+// children. The search ends "exhausted", never "root-failed", so the
+// verdict does not depend on whether a slow tactic finished in time.
+func TestTimeoutIsNotFailure(t *testing.T) {
+	t.Parallel()
+	cands := map[string][]Candidate{
+		"R":  {c("a", -1), c("b", -2)},
+		"A":  {c("a1", -1), c("slow", -0.5)},
+		"B":  {c("b1", -1)},
+		"A1": nil,
+	}
+	base := map[string]move{"R|a": to("A"), "R|b": to("B"), "A|a1": to("A1"), "B|b1": fails("failed")}
+	for _, tc := range []struct {
+		slow    move
+		outcome Outcome
+		status  map[string]string
+	}{
+		// The slow tactic fails: everything is refuted.
+		{fails("failed"), OutcomeRootFailed, map[string]string{"R": "failed", "A": "failed", "B": "failed", "A1": "failed"}},
+		// It times out instead: A is exhausted, and so is R; B and A1 are
+		// still refuted.
+		{fails("timeout"), OutcomeExhausted, map[string]string{"R": "exhausted", "A": "exhausted", "B": "failed", "A1": "failed"}},
+	} {
+		moves := maps.Clone(base)
+		moves["A|slow"] = tc.slow
+		e := newEnv(cands, moves)
+		res := runEnv(t, context.Background(), e, Config{})
+		if res.Outcome != tc.outcome {
+			t.Errorf("slow = %v: outcome %s, want %s", tc.slow, res.Outcome, tc.outcome)
+		}
+		for key, want := range tc.status {
+			if got := nodeByKey(t, res.Trace, key).Status; got != want {
+				t.Errorf("slow = %v: node %s status %q, want %q", tc.slow, key, got, want)
+			}
+		}
+	}
+}
+
+// An exhausted child keeps its parent from failing even when the
+// parent's own tactics all failed; a live child keeps it open.
+func TestExhaustedChildMakesParentExhausted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(map[string][]Candidate{
+		"R": {c("a", -1), c("x", -2)},
+		"A": {c("t", -1)},
+	}, map[string]move{"R|a": to("A"), "R|x": fails("failed"), "A|t": fails("timeout")})
+	res := runEnv(t, context.Background(), e, Config{})
+	if res.Outcome != OutcomeExhausted || nodeByKey(t, res.Trace, "R").Status != "exhausted" {
+		t.Fatalf("outcome %s, root %q; want exhausted", res.Outcome, nodeByKey(t, res.Trace, "R").Status)
+	}
+	// Llemma parity propagates nothing, timeouts or not.
+	e = newEnv(map[string][]Candidate{"R": {c("t", -1)}}, map[string]move{"R|t": fails("timeout")})
+	res = Run(context.Background(), e, e.state("R"), Config{LlemmaParity: true})
+	if res.Outcome != OutcomeExhausted || res.Trace.Nodes[0].Status != "" {
+		t.Fatalf("parity: outcome %s, root %q", res.Outcome, res.Trace.Nodes[0].Status)
 	}
 }
 

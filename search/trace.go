@@ -15,8 +15,8 @@ type TraceNode struct {
 	Key         string        `json:"state"`
 	Depth       int           `json:"depth"`
 	Cost        float64       `json:"cost"`
-	Parent      int           `json:"parent"` // the parent on the cheapest known path; -1 for the root
-	Status      string        `json:"status,omitempty"`
+	Parent      int           `json:"parent"`           // the parent on the cheapest known path; -1 for the root
+	Status      string        `json:"status,omitempty"` // "", proved, failed or exhausted
 	Expanded    bool          `json:"expanded"`
 	CreatedAt   time.Duration `json:"created_ns"`
 	ExpandedAt  time.Duration `json:"expanded_ns,omitempty"`
