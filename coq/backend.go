@@ -8,14 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/semaphore"
 
+	"github.com/llemma-prove/llemma-prove/internal/proc"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
@@ -36,17 +37,40 @@ type Config struct {
 	Coqtop []string // command for one coqtop (default coqtop -quiet -emacs)
 	Coqc   string   // default coqc
 	Coqchk string   // default coqchk
-	// Workers is the number of checker processes at most (default 2).
+	// Workers is the number of busy checker processes at most: coqtop
+	// sessions and coqc runs together (default: the CPUs this process may
+	// use, proc.CPUs).
 	Workers int
-	// MemoryLimit is each process's address-space limit in bytes (default 4 GiB).
+	// MemoryLimit is each process's address-space limit in bytes (default
+	// 4 GiB; negative: none).
 	MemoryLimit int64
 	// MaxUses recycles a warm process after this many theorems (default 20).
 	MaxUses int
 	// RSSLimit recycles a warm process above this resident size (default 1.5 GiB).
 	RSSLimit int64
-	// Grace is added to a tactic's Coq Timeout for the wall deadline that
-	// kills the process (default 1 s + a quarter of the timeout).
+	// StartTimeout bounds starting one coqtop, to its first prompt and
+	// through the prelude (default 20 s; an earlier ctx deadline wins).
+	StartTimeout time.Duration
+	// LoadTimeout bounds loading one theorem (its header, statement and
+	// Proof.) when the ctx has no earlier deadline (default 2 min).
+	LoadTimeout time.Duration
+	// Grace is how long a sentence stopped by SIGINT (its CPU budget
+	// spent, or the theorem's ctx ended) may take to answer before its
+	// process is killed (default 1 s).
 	Grace time.Duration
+	// WallFactor sets each tactic's wall backstop, WallFactor times its
+	// timeout (default 20): the timeout itself is a budget of coqtop CPU
+	// time, which load does not stretch; the wall backstop only catches a
+	// process that does not run at all.
+	WallFactor float64
+	// MaxStartFailures declares the backend broken after this many coqtop
+	// starts failed in a row, and after this many sessions in a row saw
+	// coqtop die more than MaxCrashes times (default 3).
+	MaxStartFailures int
+	// MaxCrashes is how many times coqtop may die on its own (not killed
+	// at a deadline) within one session before the session gives up with
+	// prover.ErrBackendBroken (default 3).
+	MaxCrashes int
 	// VerifyTimeout bounds one coqc run (default 120 s).
 	VerifyTimeout time.Duration
 	// AllowedAxioms replaces DefaultAllowedAxioms (full paths) when set.
@@ -70,7 +94,7 @@ func (c *Config) defaults() {
 		c.Coqchk = "coqchk"
 	}
 	if c.Workers <= 0 {
-		c.Workers = 2
+		c.Workers = proc.CPUs()
 	}
 	if c.MemoryLimit == 0 {
 		c.MemoryLimit = 4 << 30
@@ -80,6 +104,24 @@ func (c *Config) defaults() {
 	}
 	if c.RSSLimit <= 0 {
 		c.RSSLimit = 1536 << 20
+	}
+	if c.StartTimeout <= 0 {
+		c.StartTimeout = 20 * time.Second
+	}
+	if c.LoadTimeout <= 0 {
+		c.LoadTimeout = 2 * time.Minute
+	}
+	if c.Grace <= 0 {
+		c.Grace = defaultGrace
+	}
+	if c.WallFactor < 1 {
+		c.WallFactor = 20
+	}
+	if c.MaxStartFailures <= 0 {
+		c.MaxStartFailures = 3
+	}
+	if c.MaxCrashes <= 0 {
+		c.MaxCrashes = 3
 	}
 	if c.VerifyTimeout <= 0 {
 		c.VerifyTimeout = 120 * time.Second
@@ -93,16 +135,24 @@ func (c *Config) defaults() {
 }
 
 // Backend runs Coq proof sessions on a pool of warm coqtop processes.
+//
+// One limiter, slots (Workers), bounds the busy checker processes: a
+// session holds a slot from Open to Close, a final check (coqc, coqchk)
+// for its run. The warm coqtops live in a proc.Pool of the same size
+// (its own bound never binds: leases never outnumber slots); the pool
+// starts them lazily with the prelude loaded, paces starts after failures
+// with the project's one backoff policy, and recycles them after MaxUses
+// theorems or above RSSLimit.
 type Backend struct {
 	cfg   Config
 	slots *semaphore.Weighted
+	pool  *proc.Pool[*coqtop]
 
-	mu       sync.Mutex
-	idle     []*proc
-	closed   bool
-	failures int       // consecutive start failures, for backoff
-	notUntil time.Time // no start attempt before this
-	stats    Stats
+	mu            sync.Mutex
+	stats         Stats
+	startFailures int   // consecutive failed starts
+	crashLoops    int   // consecutive sessions that gave up after MaxCrashes deaths
+	broken        error // set once: every later Open fails with it
 
 	// Compiled challenges, by statement, for the backend's lifetime.
 	chalMu   sync.Mutex
@@ -113,17 +163,49 @@ type Backend struct {
 	coqLib  string // coqc -where: read by the sandboxed checkers
 }
 
-// Stats counts the backend's process events.
+// Stats counts the backend's process events and their cost, for the
+// runner's cost accounting (SessionStats has them per theorem).
 type Stats struct {
-	Started, Restarts, Killed, Recycled int
+	Sessions      int // theorems opened
+	Started       int // coqtop processes started (first prompt and prelude reached)
+	StartFailures int // starts that failed (not counting a cancelled caller)
+	Restarts      int // processes replaced within a session after a kill or a death
+	Interrupted   int // sentences stopped by SIGINT at their CPU budget or the ctx's end; the process was kept
+	Killed        int // processes killed: a sentence that could not be interrupted, a wall backstop, a misbehaving process
+	Crashes       int // processes that died on their own or misbehaved (garbage, flood)
+	Recycled      int // closed after MaxUses theorems or above RSSLimit
+	// StartTime is the wall time from exec to the first prompt, and
+	// PreludeTime from there through the settings and the prelude, summed
+	// over the starts.
+	StartTime, PreludeTime time.Duration
+	// LoadTime is the wall time spent loading theorems (header, statement,
+	// Proof.), reloads after restarts included.
+	LoadTime time.Duration
+	// CheckerCPU is the coqtop CPU time spent on sessions' sentences.
+	CheckerCPU time.Duration
+	Broken     bool // the backend was declared broken (see Config.MaxStartFailures)
 }
 
 var _ prover.Backend = (*Backend)(nil)
 
+// poolKey is the one key of the warm pool: every process has the same
+// prelude.
+const poolKey = "prelude"
+
 // New returns a backend; processes start lazily.
 func New(cfg Config) *Backend {
 	cfg.defaults()
-	return &Backend{cfg: cfg, slots: semaphore.NewWeighted(int64(cfg.Workers))}
+	b := &Backend{cfg: cfg, slots: semaphore.NewWeighted(int64(cfg.Workers))}
+	b.pool = proc.NewPool(proc.PoolConfig[*coqtop]{
+		Size:    cfg.Workers,
+		MaxUses: cfg.MaxUses,
+		MaxRSS:  cfg.RSSLimit,
+		Start:   b.startWarm,
+		Close:   (*coqtop).close,
+		Healthy: (*coqtop).healthy,
+		RSS:     func(c *coqtop) int64 { return c.p.RSS() },
+	})
+	return b
 }
 
 func (b *Backend) Name() string { return "coq" }
@@ -134,120 +216,117 @@ func (b *Backend) Policy() prover.Policy { return prover.CoqPolicy{} }
 // Stats returns a snapshot of the process counters.
 func (b *Backend) Stats() Stats {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.stats
+	s := b.stats
+	s.Broken = b.broken != nil
+	b.mu.Unlock()
+	s.Recycled = b.pool.Stats().Recycled
+	return s
 }
 
-// Close kills every idle process; sessions still open kill theirs on Close.
+// Close stops the idle processes and waits a moment for sessions still
+// open to give theirs back (a process given back later is stopped then).
 func (b *Backend) Close() error {
-	b.mu.Lock()
-	idle := b.idle
-	b.idle, b.closed = nil, true
-	b.mu.Unlock()
-	for _, p := range idle {
-		p.kill()
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*b.cfg.Grace)
+	err := b.pool.Close(ctx)
+	cancel()
 	b.chalMu.Lock()
 	root := b.chalRoot
 	b.chalRoot, b.chalDirs = "", nil
 	b.chalMu.Unlock()
 	if root != "" {
-		return os.RemoveAll(root)
+		err = errors.Join(err, os.RemoveAll(root))
 	}
-	return nil
+	return err
 }
 
-// acquire takes a worker slot, then an idle warm process or a new one.
-func (b *Backend) acquire(ctx context.Context) (*proc, error) {
-	if err := b.slots.Acquire(ctx, 1); err != nil {
-		return nil, err
-	}
-	p, err := b.take(ctx)
-	if err != nil {
-		b.slots.Release(1)
-		return nil, err
-	}
-	return p, nil
-}
-
-func (b *Backend) take(ctx context.Context) (*proc, error) {
+// brokenErr is the error every Open returns once the backend is broken.
+func (b *Backend) brokenErr() error {
 	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return nil, prover.ErrClosed
-	}
-	if n := len(b.idle); n > 0 {
-		p := b.idle[n-1]
-		b.idle = b.idle[:n-1]
-		b.mu.Unlock()
-		return p, nil
-	}
-	wait := time.Until(b.notUntil)
-	b.mu.Unlock()
-	if wait > 0 {
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		}
-	}
-	return b.start(ctx)
+	defer b.mu.Unlock()
+	return b.broken
 }
 
-// start launches a coqtop and loads the settings and the prelude.
-func (b *Backend) start(ctx context.Context) (*proc, error) {
-	p, _, err := startProc(ctx, b.cfg.Coqtop, b.cfg.MemoryLimit, b.cfg.Env)
+// declareBroken records the first reason the backend is broken.
+func (b *Backend) declareBroken(err error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.broken == nil {
+		b.broken = err
+		b.cfg.Log.Error("coq backend broken: no further theorem will be tried", "err", err)
+	}
+	return b.broken
+}
+
+// lease takes a warm process from the pool (starting one if need be).
+func (b *Backend) lease(ctx context.Context) (*coqtop, error) {
+	if err := b.brokenErr(); err != nil {
+		return nil, err
+	}
+	c, err := b.pool.Get(ctx, poolKey)
+	if errors.Is(err, proc.ErrClosed) {
+		return nil, fmt.Errorf("%w: %w", prover.ErrClosed, err)
+	}
+	return c, err
+}
+
+// errStartTimeout is the cause when a start outlives Config.StartTimeout.
+var errStartTimeout = errors.New("coq: start timeout")
+
+// startWarm is the pool's Start: a coqtop with the settings and the
+// prelude loaded, within StartTimeout (and ctx). Consecutive failures
+// past MaxStartFailures declare the backend broken.
+func (b *Backend) startWarm(ctx context.Context, _ string) (*coqtop, error) {
+	if err := b.brokenErr(); err != nil {
+		return nil, err
+	}
+	sctx, cancel := context.WithTimeoutCause(ctx, b.cfg.StartTimeout, fmt.Errorf("%w of %v", errStartTimeout, b.cfg.StartTimeout))
+	defer cancel()
+	t0 := time.Now()
+	c, _, err := startCoqtop(sctx, b.cfg.Coqtop, b.cfg.MemoryLimit, b.cfg.Env)
+	t1 := time.Now()
 	if err == nil {
+		c.grace = b.cfg.Grace
 		sentences := []string{"Set Silent.", "Set Printing Width 1000.", Prelude}
 		if b.cfg.Interval {
 			sentences = append(sentences, IntervalPrelude)
 		}
 		for _, s := range sentences {
 			var r reply
-			r, err = p.send(ctx, s, 60*time.Second)
+			r, err = c.exchange(sctx, s, limits{what: strconv.Quote(s)})
 			if err == nil && hasError(r.Text) {
 				err = fmt.Errorf("coqtop rejected %q: %s", s, strings.TrimSpace(r.Text))
 			}
 			if err != nil {
-				p.kill()
+				err = fmt.Errorf("loading the prelude (%v in): %w", time.Since(t1).Round(time.Millisecond), err)
+				c.kill()
 				break
 			}
-			p.base = r.State
+			c.base = r.State
 		}
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err != nil {
-		b.failures++
-		backoff := time.Duration(math.Min(float64(5*time.Second), float64(100*time.Millisecond)*math.Pow(2, float64(b.failures-1))))
-		b.notUntil = time.Now().Add(backoff)
+	if err != nil && ctx.Err() != nil {
+		// The caller gave up (its budget ran out), not the backend.
 		return nil, fmt.Errorf("starting coqtop: %w", err)
 	}
-	b.failures = 0
-	b.stats.Started++
-	return p, nil
-}
-
-// release returns a healthy process to the idle list, or kills it.
-func (b *Backend) release(p *proc) {
-	defer b.slots.Release(1)
-	if p == nil {
-		return
-	}
-	recycle := p.dead || p.uses >= b.cfg.MaxUses || p.rss() > b.cfg.RSSLimit
 	b.mu.Lock()
-	if !recycle && !b.closed {
-		b.idle = append(b.idle, p)
+	if err == nil {
+		b.startFailures = 0
+		b.stats.Started++
+		b.stats.StartTime += t1.Sub(t0)
+		b.stats.PreludeTime += time.Since(t1)
 		b.mu.Unlock()
-		return
+		c.startTime = time.Since(t0)
+		return c, nil
 	}
-	if !p.dead {
-		b.stats.Recycled++
-	}
+	b.stats.StartFailures++
+	b.startFailures++
+	n := b.startFailures
 	b.mu.Unlock()
-	p.kill()
+	err = fmt.Errorf("starting coqtop (failure %d in a row): %w", n, err)
+	if n >= b.cfg.MaxStartFailures {
+		return nil, b.declareBroken(fmt.Errorf("%w: %d coqtop starts failed in a row; the last: %w", prover.ErrBackendBroken, n, err))
+	}
+	return nil, err
 }
 
 // hasError reports whether a sentence's response carries an error. The

@@ -128,39 +128,58 @@ func TestVerifyRejectsCheats(t *testing.T) {
 	}
 }
 
-func TestHangingTacticIsKilledAndSearchGoesOn(t *testing.T) {
+// A looping tactic is stopped at its CPU budget by SIGINT, and the process
+// is kept; a stopped coqtop is killed at the theorem's deadline, and the
+// search goes on on a new process that replayed the path.
+func TestLoopInterruptedAndStoppedCoqtopReplaced(t *testing.T) {
 	needCoq(t)
-	defer SetTimeoutSlack(60)()
+	t.Parallel()
 	ctx := context.Background()
 	b := New(Config{Workers: 1, Grace: 500 * time.Millisecond})
 	defer b.Close()
 	thm := parse(t, "mathd_algebra_141", algebra141)
-	s, err := b.Open(ctx, thm)
+	sess, err := b.Open(ctx, thm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer sess.Close()
+	s := sess.(*session)
 	r, err := s.Apply(ctx, 0, "assert (H : a + b = 27) by lra.", time.Second)
 	if err != nil || r.Status != prover.StepOpen {
 		t.Fatalf("assert: %+v %v", r, err)
 	}
 	deep := r.State.ID
 	start := time.Now()
-	// Coq's own Timeout is 61 s here; only the wall deadline can stop it.
 	r, err = s.Apply(ctx, deep, "let rec f x := f x in f 0.", time.Second)
-	if err != nil || r.Status != prover.StepTimeout {
-		t.Fatalf("loop: %+v %v; want a timeout", r, err)
+	if err != nil || r.Status != prover.StepTimeout || !strings.Contains(r.Message, "of CPU") {
+		t.Fatalf("loop: %+v %v; want a timeout on the CPU budget", r, err)
 	}
 	if d := time.Since(start); d > 20*time.Second {
-		t.Fatalf("the hanging tactic took %v to be stopped", d)
+		t.Fatalf("the looping tactic took %v to be stopped", d)
+	}
+	if st := s.Stats(); st.Interrupted != 1 || st.Killed != 0 || st.Restarts != 0 {
+		t.Fatalf("stats after the loop: %+v (%s); want it interrupted, the process kept", st, r.Message)
+	}
+	// Stop the process, as a debugger or the OOM killer's freeze would.
+	if err := syscall.Kill(s.c.p.Pid(), syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	tctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	start = time.Now()
+	if _, err := s.Apply(tctx, deep, "nra.", 5*time.Second); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Apply on a stopped coqtop: %v; want the theorem's deadline", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("a stopped coqtop cost %v with a 1s budget", d)
 	}
 	// The search goes on: the state is rebuilt by replay on a new process.
 	r, err = s.Apply(ctx, deep, "nra.", 5*time.Second)
 	if err != nil || r.Status != prover.StepProved {
 		t.Fatalf("after the kill: %+v %v", r, err)
 	}
-	if st := b.Stats(); st.Killed < 1 || st.Restarts < 1 {
-		t.Errorf("stats = %+v, want a kill and a restart", st)
+	if st := s.Stats(); st.Killed != 1 || st.Restarts != 1 || st.Starts != 2 {
+		t.Errorf("stats = %+v, want a kill, a restart, two processes", st)
 	}
 }
 
@@ -182,10 +201,10 @@ func TestCrashedCoqtopIsReplaced(t *testing.T) {
 		t.Fatalf("assert: %+v %v", r, err)
 	}
 	// Crash it from outside, as the OOM killer would.
-	if err := syscall.Kill(-s.p.pid, syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(-s.c.p.Pid(), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-s.p.done
+	<-s.c.p.Done()
 	r, err = s.Apply(ctx, r.State.ID, "nra.", 5*time.Second)
 	// The crash is seen on this request; the theorem continues on the next.
 	if err != nil {
@@ -196,6 +215,9 @@ func TestCrashedCoqtopIsReplaced(t *testing.T) {
 		if err != nil || r.Status != prover.StepProved {
 			t.Fatalf("second apply after crash: %+v %v", r, err)
 		}
+	}
+	if st := s.Stats(); st.Crashes != 1 || st.Restarts != 1 {
+		t.Errorf("stats = %+v, want one crash and one restart", st)
 	}
 }
 
@@ -273,5 +295,4 @@ func TestParseShowAndAssumptions(t *testing.T) {
 	if _, found, _ := parseAssumptions("Error: nope"); found {
 		t.Fatal("found assumptions in an error")
 	}
-	_ = errors.New
 }

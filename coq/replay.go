@@ -157,7 +157,7 @@ var (
 type replayer struct {
 	cfg   ReplayConfig
 	emit  func(ReplayStep) error
-	p     *proc
+	p     *coqtop
 	stats ReplayStats
 	// history holds the commands sent outside proofs, with each finished
 	// proof reduced to `Admitted.`: what a new process replays after a kill.
@@ -176,7 +176,7 @@ func (r *replayer) close() {
 }
 
 func (r *replayer) start(ctx context.Context) error {
-	p, first, err := startProc(ctx, r.cfg.Coqtop, r.cfg.MemoryLimit, r.cfg.Env)
+	p, first, err := startCoqtop(ctx, r.cfg.Coqtop, r.cfg.MemoryLimit, r.cfg.Env)
 	if err != nil {
 		return err
 	}
