@@ -106,7 +106,7 @@ func (c *Config) defaults() {
 // the warm sessions on it.
 type Backend struct {
 	cfg     Config
-	policy  prover.IsabellePolicy
+	policy  Policy
 	sem     chan struct{}
 	workDir string
 	ownDir  bool

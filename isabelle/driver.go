@@ -20,7 +20,7 @@ func init() {
 			c.Log = log
 			return New(c)
 		},
-		Policy:       func(config.Config) prover.Policy { return prover.IsabellePolicy{} },
+		Policy:       func(config.Config) prover.Policy { return Policy{} },
 		ParseTheorem: ParseTheorem,
 		LastTheorem:  lastTheorem,
 		LoadMiniF2F:  LoadMiniF2F,

@@ -40,14 +40,14 @@ var commandWords = func() map[string]bool {
 }()
 
 // sigTokens returns the tokens that are not space or comments.
-func sigTokens(src string) ([]prover.IsarToken, error) {
-	toks, err := prover.ScanIsar(src)
+func sigTokens(src string) ([]isarToken, error) {
+	toks, err := scanIsar(src)
 	if err != nil {
 		return nil, err
 	}
 	out := toks[:0]
 	for _, t := range toks {
-		if t.Kind != prover.IsarSpace && t.Kind != prover.IsarComment {
+		if t.Kind != isarSpace && t.Kind != isarComment {
 			out = append(out, t)
 		}
 	}
@@ -61,20 +61,20 @@ type theoryHeader struct {
 	bodyPos          int    // the byte offset just after begin
 }
 
-func parseHeader(src string, toks []prover.IsarToken) (theoryHeader, int, error) {
+func parseHeader(src string, toks []isarToken) (theoryHeader, int, error) {
 	var h theoryHeader
 	i := 0
-	for i < len(toks) && !(toks[i].Kind == prover.IsarWord && toks[i].Text == "theory") {
+	for i < len(toks) && !(toks[i].Kind == isarWord && toks[i].Text == "theory") {
 		i++
 	}
-	if i+1 >= len(toks) || toks[i+1].Kind != prover.IsarWord {
+	if i+1 >= len(toks) || toks[i+1].Kind != isarWord {
 		return h, 0, fmt.Errorf("%w: no theory header", ErrParse)
 	}
 	h.namePos, h.nameEnd = toks[i+1].Pos, toks[i+1].Pos+len(toks[i+1].Text)
 	j := i + 2
 	impStart := -1
 	for ; j < len(toks); j++ {
-		if toks[j].Kind != prover.IsarWord {
+		if toks[j].Kind != isarWord {
 			continue
 		}
 		if toks[j].Text == "imports" && impStart < 0 {
@@ -108,7 +108,7 @@ func ParseTheorem(name, src string) (prover.Theorem, error) {
 	}
 	start, count := -1, 0
 	for i := k; i < len(toks); i++ {
-		if toks[i].Kind == prover.IsarWord && goalCommands[toks[i].Text] {
+		if toks[i].Kind == isarWord && goalCommands[toks[i].Text] {
 			count++
 			if start < 0 {
 				start = i
@@ -123,7 +123,7 @@ func ParseTheorem(name, src string) (prover.Theorem, error) {
 	}
 	end := len(src)
 	for i := start + 2; i < len(toks); i++ {
-		if toks[i].Kind == prover.IsarWord && proofStart[toks[i].Text] {
+		if toks[i].Kind == isarWord && proofStart[toks[i].Text] {
 			end = toks[i].Pos
 			break
 		}
@@ -222,7 +222,7 @@ func assemble(thm prover.Theorem, proof []string) string {
 // command word at parenthesis depth 0. Text before the first command word is
 // an error, and so are comments.
 func splitCommands(src string) ([]string, error) {
-	toks, err := prover.ScanIsar(src)
+	toks, err := scanIsar(src)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrParse, err)
 	}
@@ -230,18 +230,18 @@ func splitCommands(src string) ([]string, error) {
 	depth := 0
 	for _, t := range toks {
 		switch t.Kind {
-		case prover.IsarComment:
+		case isarComment:
 			return nil, fmt.Errorf("%w: comment in the proof", ErrParse)
-		case prover.IsarSpace:
+		case isarSpace:
 			continue
-		case prover.IsarSymbol:
+		case isarSymbol:
 			switch t.Text {
 			case "(", "[":
 				depth++
 			case ")", "]":
 				depth--
 			}
-		case prover.IsarWord:
+		case isarWord:
 			if depth == 0 && commandWords[t.Text] {
 				starts = append(starts, t.Pos)
 				continue

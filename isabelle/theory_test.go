@@ -6,8 +6,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/llemma-prove/llemma-prove/prover"
 )
 
 func TestParseTheoremShapes(t *testing.T) {
@@ -139,7 +137,7 @@ func TestLoadMiniF2F(t *testing.T) {
 				t.Errorf("%s: %v", thm.Name, err)
 			}
 			for _, tk := range toks {
-				if tk.Kind == prover.IsarWord && proofStart[tk.Text] {
+				if tk.Kind == isarWord && proofStart[tk.Text] {
 					t.Errorf("%s: statement contains proof word %q", thm.Name, tk.Text)
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llemma-prove/llemma-prove/isabelle"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
@@ -92,7 +93,7 @@ func TestPortfolioReadsTheGoal(t *testing.T) {
 
 func TestPortfolioOtherBackends(t *testing.T) {
 	t.Parallel()
-	for backend, policy := range map[string]prover.Policy{"lean": prover.LeanPolicy{}, "isabelle": prover.IsabellePolicy{}} {
+	for backend, policy := range map[string]prover.Policy{"lean": prover.LeanPolicy{}, "isabelle": isabelle.Policy{}} {
 		p := &Portfolio{Backend: backend}
 		cands, err := p.Propose(context.Background(), prover.ProposalRequest{State: prover.State{Text: "a b : ℝ\n⊢ a + b = b + a", Goals: []string{"a + b = b + a"}}})
 		if err != nil || len(cands) == 0 {

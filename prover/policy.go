@@ -27,14 +27,19 @@ func (r *Rejection) Error() string {
 	return fmt.Sprintf("tactic rejected: %s: %s", r.Rule, r.Detail)
 }
 
-func reject(rule, format string, args ...any) error {
+// Reject returns a *Rejection of rule with a formatted detail, for the
+// policies that live in backend packages.
+func Reject(rule, format string, args ...any) error {
 	return &Rejection{Rule: rule, Detail: fmt.Sprintf(format, args...)}
 }
 
-// trimmed applies the checks every policy shares and returns the text
+func reject(rule, format string, args ...any) error { return Reject(rule, format, args...) }
+
+// TrimTactic applies the checks every policy shares and returns the text
 // without outer white space: not empty, at most max bytes (2000 when max
-// is 0), valid UTF-8, no control character but newline and tab.
-func trimmed(tactic string, max int) (string, error) {
+// is 0), valid UTF-8, no control character but newline and tab. A failed
+// check is a *Rejection (rules "empty", "too-long", "encoding").
+func TrimTactic(tactic string, max int) (string, error) {
 	if max <= 0 {
 		max = 2000
 	}
@@ -54,3 +59,5 @@ func trimmed(tactic string, max int) (string, error) {
 	}
 	return t, nil
 }
+
+func trimmed(tactic string, max int) (string, error) { return TrimTactic(tactic, max) }

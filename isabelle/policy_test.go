@@ -1,12 +1,14 @@
-package prover
+package isabelle
 
 import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/llemma-prove/llemma-prove/prover"
 )
 
-func TestIsabellePolicyAccepts(t *testing.T) {
+func TestPolicyAccepts(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct{ in, want string }{
 		{"apply simp", "apply simp"},
@@ -29,14 +31,14 @@ func TestIsabellePolicyAccepts(t *testing.T) {
 		{"prefer 2", "prefer 2"},
 		{"apply (simp add: x.simps)", "apply (simp add: x.simps)"},
 	} {
-		got, err := IsabellePolicy{}.Check(c.in)
+		got, err := Policy{}.Check(c.in)
 		if err != nil || got != c.want {
 			t.Errorf("Check(%q) = %q, %v; want %q", c.in, got, err, c.want)
 		}
 	}
 }
 
-func TestIsabellePolicyRejects(t *testing.T) {
+func TestPolicyRejects(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct{ in, rule string }{
 		{"", "empty"},
@@ -94,8 +96,8 @@ func TestIsabellePolicyRejects(t *testing.T) {
 		{"apply simp\x00", "encoding"},
 		{strings.Repeat("apply simp ", 300), "too-long"},
 	} {
-		got, err := IsabellePolicy{}.Check(c.in)
-		var r *Rejection
+		got, err := Policy{}.Check(c.in)
+		var r *prover.Rejection
 		if !errors.As(err, &r) {
 			t.Errorf("Check(%q) = %q, %v; want rejection %s", c.in, got, err, c.rule)
 			continue
@@ -112,7 +114,7 @@ func TestScanIsarRoundTrip(t *testing.T) {
 		"theory X imports Main begin (* a (* nested *) c *) \"str \\\" q\" `alt` \\<open>c \\<open>n\\<close>\\<close> ‹u›\nlemma x.y: \"A\" {* verb *} by simp .. . end",
 		"",
 	} {
-		toks, err := ScanIsar(src)
+		toks, err := scanIsar(src)
 		if err != nil {
 			t.Fatalf("ScanIsar: %v", err)
 		}
@@ -128,18 +130,18 @@ func TestScanIsarRoundTrip(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"(* open", "\"open", "\\<open> x", "{* x"} {
-		if _, err := ScanIsar(bad); !errors.Is(err, ErrIsarIncomplete) {
-			t.Errorf("ScanIsar(%q) = %v", bad, err)
+		if _, err := scanIsar(bad); !errors.Is(err, errIsarIncomplete) {
+			t.Errorf("scanIsar(%q) = %v", bad, err)
 		}
 	}
 }
 
-func FuzzIsabellePolicy(f *testing.F) {
+func FuzzPolicy(f *testing.F) {
 	for _, s := range []string{"apply simp", "by (auto simp: x)", "sorry", "apply (rule conjI)[1]", "\\<open>", "(* x", "by simp arith"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		toks, err := ScanIsar(s)
+		toks, err := scanIsar(s)
 		if err == nil {
 			var sb strings.Builder
 			for _, tk := range toks {
@@ -149,12 +151,12 @@ func FuzzIsabellePolicy(f *testing.F) {
 				t.Fatalf("ScanIsar does not round-trip %q", s)
 			}
 		}
-		got, err := IsabellePolicy{}.Check(s)
+		got, err := Policy{}.Check(s)
 		if err != nil {
 			return
 		}
 		// a normalized step is stable and never cheats
-		again, err := IsabellePolicy{}.Check(got)
+		again, err := Policy{}.Check(got)
 		if err != nil || again != got {
 			t.Fatalf("Check(Check(%q)) = %q, %v; want %q", s, again, err, got)
 		}

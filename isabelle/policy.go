@@ -1,4 +1,4 @@
-package prover
+package isabelle
 
 import (
 	"errors"
@@ -6,40 +6,51 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/llemma-prove/llemma-prove/prover"
 )
 
-// IsarTokenKind classifies a token of Isabelle's outer syntax.
-type IsarTokenKind uint8
+// This file is the tactic policy (moved here from package prover) and the
+// tokeniser it and the theorem loader share (scanIsar). It is not the
+// final check's scanner (ScanIsabelle, scan.go): scanIsar keeps words
+// whole (letters of any script, digits, _, ', inner dots) because the
+// policy and the loader compare whole words ("x.simps", "apply"), while
+// ScanIsabelle splits as finely as Isabelle could, so that no refused
+// word can hide. A candidate step passes this policy before any prover
+// sees it; a whole file passes RefuseSolution and the audit of verify.go.
+
+// isarKind classifies a token of Isabelle's outer syntax.
+type isarKind uint8
 
 const (
-	IsarWord      IsarTokenKind = iota // identifier, keyword or number (letters, digits, _ ' .)
-	IsarString                         // "..." or `...`
-	IsarCartouche                      // \<open>...\<close> (nested)
-	IsarComment                        // (* ... *) (nested) or {* ... *}
-	IsarSymbol                         // \<name> outside a word, or any other character
-	IsarSpace                          // white space
+	isarWord      isarKind = iota // identifier, keyword or number (letters, digits, _ ' .)
+	isarString                    // "..." or `...`
+	isarCartouche                 // \<open>...\<close> (nested)
+	isarComment                   // (* ... *) (nested) or {* ... *}
+	isarSymbol                    // \<name> outside a word, or any other character
+	isarSpace                     // white space
 )
 
-// IsarToken is one token with its byte offset in the scanned text.
-type IsarToken struct {
-	Kind IsarTokenKind
+// isarToken is one token with its byte offset in the scanned text.
+type isarToken struct {
+	Kind isarKind
 	Text string
 	Pos  int
 }
 
-// ErrIsarIncomplete: the text ends inside a comment, string or cartouche.
-var ErrIsarIncomplete = errors.New("prover: incomplete Isabelle text: open comment, string or cartouche")
+// errIsarIncomplete: the text ends inside a comment, string or cartouche.
+var errIsarIncomplete = errors.New("isabelle: incomplete Isabelle text: open comment, string or cartouche")
 
 const (
 	isarOpen  = `\<open>`
 	isarClose = `\<close>`
 )
 
-// ScanIsar splits Isabelle outer syntax into tokens. Comments (* *) and
+// scanIsar splits Isabelle outer syntax into tokens. Comments (* *) and
 // cartouches nest; strings use backslash escapes. Concatenating the
 // tokens' texts gives back src.
-func ScanIsar(src string) ([]IsarToken, error) {
-	var toks []IsarToken
+func scanIsar(src string) ([]isarToken, error) {
+	var toks []isarToken
 	i := 0
 	for i < len(src) {
 		start := i
@@ -53,12 +64,12 @@ func ScanIsar(src string) ([]IsarToken, error) {
 				}
 				i += w
 			}
-			toks = append(toks, IsarToken{IsarSpace, src[start:i], start})
+			toks = append(toks, isarToken{isarSpace, src[start:i], start})
 		case strings.HasPrefix(src[i:], "(*"):
 			depth := 0
 			for {
 				if i >= len(src) {
-					return toks, ErrIsarIncomplete
+					return toks, errIsarIncomplete
 				}
 				if strings.HasPrefix(src[i:], "(*") {
 					depth++
@@ -75,14 +86,14 @@ func ScanIsar(src string) ([]IsarToken, error) {
 				}
 				i++
 			}
-			toks = append(toks, IsarToken{IsarComment, src[start:i], start})
+			toks = append(toks, isarToken{isarComment, src[start:i], start})
 		case strings.HasPrefix(src[i:], "{*"):
 			end := strings.Index(src[i+2:], "*}")
 			if end < 0 {
-				return toks, ErrIsarIncomplete
+				return toks, errIsarIncomplete
 			}
 			i += 2 + end + 2
-			toks = append(toks, IsarToken{IsarComment, src[start:i], start})
+			toks = append(toks, isarToken{isarComment, src[start:i], start})
 		case r == '"' || r == '`':
 			q := src[i]
 			i++
@@ -100,14 +111,14 @@ func ScanIsar(src string) ([]IsarToken, error) {
 				i++
 			}
 			if !closed || i > len(src) {
-				return toks, ErrIsarIncomplete
+				return toks, errIsarIncomplete
 			}
-			toks = append(toks, IsarToken{IsarString, src[start:i], start})
+			toks = append(toks, isarToken{isarString, src[start:i], start})
 		case strings.HasPrefix(src[i:], isarOpen) || r == '‹':
 			depth := 0
 			for {
 				if i >= len(src) {
-					return toks, ErrIsarIncomplete
+					return toks, errIsarIncomplete
 				}
 				switch {
 				case strings.HasPrefix(src[i:], isarOpen):
@@ -129,20 +140,20 @@ func ScanIsar(src string) ([]IsarToken, error) {
 					break
 				}
 			}
-			toks = append(toks, IsarToken{IsarCartouche, src[start:i], start})
-		case isWordRune(r):
+			toks = append(toks, isarToken{isarCartouche, src[start:i], start})
+		case isarWordRune(r):
 			for i < len(src) {
 				r, w := utf8.DecodeRuneInString(src[i:])
-				if !isWordRune(r) && r != '.' {
+				if !isarWordRune(r) && r != '.' {
 					break
 				}
 				// a trailing dot (as in "..") is not part of the word
-				if r == '.' && (i+1 >= len(src) || !isWordByte(src[i+1])) {
+				if r == '.' && (i+1 >= len(src) || !isarWordByte(src[i+1])) {
 					break
 				}
 				i += w
 			}
-			toks = append(toks, IsarToken{IsarWord, src[start:i], start})
+			toks = append(toks, isarToken{isarWord, src[start:i], start})
 		case r == '\\' && strings.HasPrefix(src[i:], `\<`):
 			end := strings.IndexByte(src[i:], '>')
 			if end < 0 {
@@ -150,35 +161,35 @@ func ScanIsar(src string) ([]IsarToken, error) {
 			} else {
 				i += end + 1
 			}
-			toks = append(toks, IsarToken{IsarSymbol, src[start:i], start})
+			toks = append(toks, isarToken{isarSymbol, src[start:i], start})
 		default:
 			i += w
-			toks = append(toks, IsarToken{IsarSymbol, src[start:i], start})
+			toks = append(toks, isarToken{isarSymbol, src[start:i], start})
 		}
 	}
 	return toks, nil
 }
 
-func isWordRune(r rune) bool {
+func isarWordRune(r rune) bool {
 	return r == '_' || r == '\'' || unicode.IsLetter(r) || unicode.IsDigit(r)
 }
 
-func isWordByte(b byte) bool {
+func isarWordByte(b byte) bool {
 	return b == '_' || b == '\'' || b >= 0x80 || unicode.IsLetter(rune(b)) || unicode.IsDigit(rune(b))
 }
 
-// IsabellePolicy is the tactic policy for Isabelle proposals. A candidate
+// Policy is the tactic policy for Isabelle proposals. A candidate
 // is one apply-style proof command: apply, by (sent as apply: the client
 // alone writes the closing), using, unfolding, including, defer, prefer,
 // or the bare word sledgehammer, which the backend resolves into the
 // tactic it finds. Nothing that cheats, adds axioms, runs ML, changes
 // configuration, ends the proof or leaves the proof is accepted.
-type IsabellePolicy struct {
+type Policy struct {
 	// MaxLen bounds the candidate's length in bytes (default 2000).
 	MaxLen int
 }
 
-var _ Policy = IsabellePolicy{}
+var _ prover.Policy = Policy{}
 
 var (
 	// Words that are refused anywhere, even inside strings: the check is
@@ -221,38 +232,38 @@ var stepCommands = map[string]bool{
 
 // Check accepts one apply-style proof command and returns it trimmed, with
 // `by M` rewritten to `apply M` and `by M1 M2` to `apply (M1, M2)`.
-func (p IsabellePolicy) Check(tactic string) (string, error) {
-	t, err := trimmed(tactic, p.MaxLen)
+func (p Policy) Check(tactic string) (string, error) {
+	t, err := prover.TrimTactic(tactic, p.MaxLen)
 	if err != nil {
 		return "", err
 	}
 	if m := isaCheat.FindString(t); m != "" {
-		return "", reject("cheating", "%q", m)
+		return "", prover.Reject("cheating", "%q", m)
 	}
 	if m := isaML.FindStringSubmatch(t); m != nil {
-		return "", reject("ml-or-config", "%q", m[1])
+		return "", prover.Reject("ml-or-config", "%q", m[1])
 	}
 	if strings.Contains(t, "[[") {
-		return "", reject("ml-or-config", "configuration attributes [[...]] are not allowed")
+		return "", prover.Reject("ml-or-config", "configuration attributes [[...]] are not allowed")
 	}
-	toks, err := ScanIsar(t)
+	toks, err := scanIsar(t)
 	if err != nil {
-		return "", reject("incomplete", "%v", err)
+		return "", prover.Reject("incomplete", "%v", err)
 	}
-	var words []IsarToken // significant tokens at parenthesis depth 0
+	var words []isarToken // significant tokens at parenthesis depth 0
 	depth := 0
 	for _, tk := range toks {
 		switch tk.Kind {
-		case IsarComment:
-			return "", reject("comment", "comments are not allowed in a candidate")
-		case IsarSpace:
+		case isarComment:
+			return "", prover.Reject("comment", "comments are not allowed in a candidate")
+		case isarSpace:
 			continue
-		case IsarSymbol:
+		case isarSymbol:
 			if tk.Text == `\<comment>` || tk.Text == "-" && strings.HasPrefix(t[tk.Pos:], "--") {
-				return "", reject("comment", "comments are not allowed in a candidate")
+				return "", prover.Reject("comment", "comments are not allowed in a candidate")
 			}
 			if depth == 0 && (tk.Text == "{" || tk.Text == "}") {
-				return "", reject("isar-structure", "proof blocks are not search steps")
+				return "", prover.Reject("isar-structure", "proof blocks are not search steps")
 			}
 			switch tk.Text {
 			case "(", "[":
@@ -260,33 +271,33 @@ func (p IsabellePolicy) Check(tactic string) (string, error) {
 			case ")", "]":
 				depth--
 				if depth < 0 {
-					return "", reject("incomplete", "unbalanced brackets")
+					return "", prover.Reject("incomplete", "unbalanced brackets")
 				}
 			}
-		case IsarWord:
+		case isarWord:
 			if m := isaDiag.FindStringSubmatch(" " + tk.Text + " "); m != nil && depth == 0 && tk.Text != "sledgehammer" {
-				return "", reject("diagnostic", "%q", tk.Text)
+				return "", prover.Reject("diagnostic", "%q", tk.Text)
 			}
 			if rule, ok := isarCommands[tk.Text]; ok && (depth == 0 || rule != "isar-structure") {
-				return "", reject(rule, "%q is not a search step", tk.Text)
+				return "", prover.Reject(rule, "%q is not a search step", tk.Text)
 			}
 		}
-		if depth == 0 || (tk.Kind == IsarSymbol && (tk.Text == "(" || tk.Text == "[") && depth == 1) {
+		if depth == 0 || (tk.Kind == isarSymbol && (tk.Text == "(" || tk.Text == "[") && depth == 1) {
 			words = append(words, tk)
 		}
 	}
 	if depth != 0 {
-		return "", reject("incomplete", "unbalanced brackets")
+		return "", prover.Reject("incomplete", "unbalanced brackets")
 	}
-	if len(words) == 0 || words[0].Kind != IsarWord || !stepCommands[words[0].Text] {
-		return "", reject("not-a-step", "a step starts with apply, by, using, unfolding, including, defer, prefer or sledgehammer; got %q", firstWord(t))
+	if len(words) == 0 || words[0].Kind != isarWord || !stepCommands[words[0].Text] {
+		return "", prover.Reject("not-a-step", "a step starts with apply, by, using, unfolding, including, defer, prefer or sledgehammer; got %q", firstWord(t))
 	}
 	for _, w := range words[1:] {
-		if w.Kind == IsarWord && stepCommands[w.Text] {
-			return "", reject("multiple-commands", "%q starts a second command; send one step at a time", w.Text)
+		if w.Kind == isarWord && stepCommands[w.Text] {
+			return "", prover.Reject("multiple-commands", "%q starts a second command; send one step at a time", w.Text)
 		}
-		if w.Kind == IsarSymbol && w.Text == "." {
-			return "", reject("closing", "%q ends the proof; the client writes the closing", w.Text)
+		if w.Kind == isarSymbol && w.Text == "." {
+			return "", prover.Reject("closing", "%q ends the proof; the client writes the closing", w.Text)
 		}
 	}
 	cmd := words[0].Text
@@ -294,12 +305,12 @@ func (p IsabellePolicy) Check(tactic string) (string, error) {
 	switch cmd {
 	case "sledgehammer":
 		if rest != "" && !(strings.HasPrefix(rest, "[") && strings.HasSuffix(rest, "]") && strings.Count(rest, "[") == 1) {
-			return "", reject("sledgehammer", "sledgehammer takes no arguments besides [options]")
+			return "", prover.Reject("sledgehammer", "sledgehammer takes no arguments besides [options]")
 		}
 		return "sledgehammer", nil
 	case "apply", "by":
 		if rest == "" {
-			return "", reject("empty", "%s needs a method", cmd)
+			return "", prover.Reject("empty", "%s needs a method", cmd)
 		}
 		methods, err := splitMethods(rest)
 		if err != nil {
@@ -307,23 +318,23 @@ func (p IsabellePolicy) Check(tactic string) (string, error) {
 		}
 		switch {
 		case cmd == "apply" && len(methods) != 1:
-			return "", reject("multiple-methods", "apply takes one method; parenthesize it")
+			return "", prover.Reject("multiple-methods", "apply takes one method; parenthesize it")
 		case len(methods) == 1:
 			return "apply " + methods[0], nil
 		case len(methods) == 2:
 			return "apply (" + methods[0] + ", " + methods[1] + ")", nil
 		default:
-			return "", reject("multiple-methods", "by takes at most two methods")
+			return "", prover.Reject("multiple-methods", "by takes at most two methods")
 		}
 	case "defer", "prefer":
 		for _, c := range rest {
 			if !unicode.IsDigit(c) && !unicode.IsSpace(c) {
-				return "", reject("not-a-step", "%s takes a goal number", cmd)
+				return "", prover.Reject("not-a-step", "%s takes a goal number", cmd)
 			}
 		}
 	default:
 		if rest == "" {
-			return "", reject("empty", "%s needs facts", cmd)
+			return "", prover.Reject("empty", "%s needs facts", cmd)
 		}
 	}
 	return strings.TrimSpace(cmd + " " + rest), nil
@@ -333,9 +344,9 @@ func (p IsabellePolicy) Check(tactic string) (string, error) {
 // expressions: a parenthesized group or a name with its arguments, each
 // with trailing modifiers (+ ? [n]).
 func splitMethods(s string) ([]string, error) {
-	toks, err := ScanIsar(s)
+	toks, err := scanIsar(s)
 	if err != nil {
-		return nil, reject("incomplete", "%v", err)
+		return nil, prover.Reject("incomplete", "%v", err)
 	}
 	var out []string
 	start := -1
@@ -347,19 +358,19 @@ func splitMethods(s string) ([]string, error) {
 		}
 	}
 	for _, tk := range toks {
-		if tk.Kind == IsarSpace {
+		if tk.Kind == isarSpace {
 			continue
 		}
 		if depth == 0 {
-			isMod := tk.Kind == IsarSymbol && (tk.Text == "+" || tk.Text == "?" || tk.Text == "[")
+			isMod := tk.Kind == isarSymbol && (tk.Text == "+" || tk.Text == "?" || tk.Text == "[")
 			if !isMod && start >= 0 {
 				// a new top-level method begins (arguments of a method
 				// need parentheses in Isabelle)
 				flush(tk.Pos)
 			}
 			if start < 0 {
-				if tk.Kind != IsarWord && !(tk.Kind == IsarSymbol && tk.Text == "(") {
-					return nil, reject("method-syntax", "a method is a name or a parenthesized expression: %q", s)
+				if tk.Kind != isarWord && !(tk.Kind == isarSymbol && tk.Text == "(") {
+					return nil, prover.Reject("method-syntax", "a method is a name or a parenthesized expression: %q", s)
 				}
 				start = tk.Pos
 			}
@@ -370,13 +381,21 @@ func splitMethods(s string) ([]string, error) {
 		case ")", "]":
 			depth--
 			if depth < 0 {
-				return nil, reject("incomplete", "unbalanced brackets")
+				return nil, prover.Reject("incomplete", "unbalanced brackets")
 			}
 		}
 	}
 	flush(len(s))
 	if depth != 0 {
-		return nil, reject("incomplete", "unbalanced brackets")
+		return nil, prover.Reject("incomplete", "unbalanced brackets")
 	}
 	return out, nil
+}
+
+// firstWord is the start of s up to white space, "(" or ".", for messages.
+func firstWord(s string) string {
+	if i := strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == '(' || r == '.' }); i > 0 {
+		return s[:i]
+	}
+	return s
 }
