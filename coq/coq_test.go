@@ -100,6 +100,28 @@ func TestSessionStepsAndVerify(t *testing.T) {
 	}
 }
 
+// psatz (and nra, when it needs the SOS solver) writes csdp's problem file
+// into TMPDIR: the sandboxed final check must let it, or every such proof
+// found in search is refused.
+func TestVerifyPsatzInSandbox(t *testing.T) {
+	needCoq(t)
+	t.Parallel()
+	b := New(Config{Workers: 1})
+	defer b.Close()
+	thm := parse(t, "mathd_algebra_410", `Require Import Reals.
+Open Scope R_scope.
+Theorem mathd_algebra_410 :
+  forall x y : R,
+    y = x^2 - 6 * x + 13 -> 4 <= y.
+Proof.
+Admitted.`)
+	file := b.Assemble(thm, []string{"intros; psatz R 3."})
+	v, err := b.Verify(context.Background(), prover.VerifyRequest{Name: thm.Name, Challenge: &thm, Solution: file})
+	if err != nil || !v.Verified {
+		t.Fatalf("Verify(psatz proof) = %+v, %v; want verified", v, err)
+	}
+}
+
 func TestVerifyRejectsCheats(t *testing.T) {
 	needCoq(t)
 	t.Parallel()

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,7 +63,7 @@ func (b *Backend) tool(ctx context.Context, dir string, argv []string, rw []stri
 		Name:        filepath.Base(argv[0]),
 		Argv:        argv,
 		Dir:         dir,
-		Env:         b.cfg.Env,
+		Env:         append(slices.Clone(b.cfg.Env), "TMPDIR="+dir), // psatz and nra write csdp's files there: the only writable place
 		MemoryLimit: b.cfg.MemoryLimit,
 		MergeOutput: true,
 		Sandbox:     b.policy(rw, ro),
