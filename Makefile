@@ -47,7 +47,7 @@ bench: setup-coq
 	$(GO) test -run '^$$' -bench . -benchmem ./search/ ./lean/ ./isabelle/ ./model/ ./bridge/
 
 fuzz: setup-go
-	$(GO) test -run '^$$' -fuzz FuzzCoqPolicy -fuzztime 30s ./prover/
+	$(GO) test -run '^$$' -fuzz FuzzPolicy -fuzztime 30s ./coq/
 
 clean:
 	rm -rf bin

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sourcegraph/jsonrpc2"
 
+	"github.com/llemma-prove/llemma-prove/coq"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
@@ -52,7 +53,7 @@ type fakeBackend struct {
 }
 
 func (b *fakeBackend) Name() string          { return "coq" }
-func (b *fakeBackend) Policy() prover.Policy { return prover.CoqPolicy{} }
+func (b *fakeBackend) Policy() prover.Policy { return coq.Policy{} }
 func (b *fakeBackend) Close() error {
 	b.mu.Lock()
 	b.closed++

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/llemma-prove/llemma-prove/coq"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
@@ -226,7 +227,7 @@ func (s *Server) policy(name string) (prover.Policy, error) {
 	}
 	switch name {
 	case "coq":
-		return prover.CoqPolicy{}, nil
+		return coq.Policy{}, nil
 	case "lean":
 		return prover.LeanPolicy{}, nil
 	case "isabelle":

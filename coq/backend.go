@@ -211,7 +211,7 @@ func New(cfg Config) *Backend {
 func (b *Backend) Name() string { return "coq" }
 
 // Policy is the Coq tactic policy.
-func (b *Backend) Policy() prover.Policy { return prover.CoqPolicy{} }
+func (b *Backend) Policy() prover.Policy { return Policy{} }
 
 // Stats returns a snapshot of the process counters.
 func (b *Backend) Stats() Stats {

@@ -20,7 +20,7 @@ func init() {
 		Extensions:   []string{".v"},
 		DataDir:      "coq",
 		New:          newFromConfig,
-		Policy:       func(config.Config) prover.Policy { return prover.CoqPolicy{} },
+		Policy:       func(config.Config) prover.Policy { return Policy{} },
 		ParseTheorem: ParseTheorem,
 		LastTheorem:  LastTheorem,
 		LoadMiniF2F:  LoadMiniF2F,

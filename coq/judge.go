@@ -332,7 +332,7 @@ func (b *Backend) cacheRoot() (string, error) {
 func orderedAssumptions(header string) []string {
 	var names []string
 	seen := map[string]bool{}
-	sentences, _, _ := prover.SplitCoqSentences(header)
+	sentences, _, _ := SplitSentences(header)
 	for _, s := range sentences {
 		m := assumptionDeclRE.FindStringSubmatch(s)
 		if m == nil {

@@ -19,7 +19,7 @@ func ParseTheorem(name, src string) (prover.Theorem, error) {
 	if start < 0 {
 		return prover.Theorem{}, fmt.Errorf("no `Theorem %s` (or Lemma) in the file", name)
 	}
-	sentences, _, err := prover.SplitCoqSentences(src[start:])
+	sentences, _, err := SplitSentences(src[start:])
 	if err != nil {
 		return prover.Theorem{}, fmt.Errorf("theorem %s: %w", name, err)
 	}
@@ -33,7 +33,7 @@ func ParseTheorem(name, src string) (prover.Theorem, error) {
 	if !isProofStart(sentences[1]) {
 		return prover.Theorem{}, fmt.Errorf("theorem %s: expected `Proof.` after the statement, found %q", name, clip(sentences[1], 40))
 	}
-	if _, _, err := prover.SplitCoqSentences(src[:start]); err != nil {
+	if _, _, err := SplitSentences(src[:start]); err != nil {
 		return prover.Theorem{}, fmt.Errorf("theorem %s: header: %w", name, err)
 	}
 	return prover.Theorem{Name: name, Backend: "coq", Header: src[:start], Statement: stmt}, nil
@@ -204,7 +204,7 @@ var assumptionDeclRE = regexp.MustCompile(`^(?:Local\s+|Global\s+)?(?:Axiom|Axio
 
 func declaredAssumptions(header string) map[string]bool {
 	names := map[string]bool{}
-	sentences, _, _ := prover.SplitCoqSentences(header)
+	sentences, _, _ := SplitSentences(header)
 	for _, s := range sentences {
 		m := assumptionDeclRE.FindStringSubmatch(s)
 		if m == nil {

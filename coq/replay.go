@@ -121,7 +121,7 @@ var (
 func Replay(ctx context.Context, cfg ReplayConfig, src string, emit func(ReplayStep) error) (ReplayStats, error) {
 	cfg.defaults()
 	start := time.Now()
-	sentences, rest, err := prover.SplitCoqSentences(src)
+	sentences, rest, err := SplitSentences(src)
 	if err != nil {
 		return ReplayStats{}, fmt.Errorf("%w: %v", ErrReplaySource, err)
 	}
@@ -232,7 +232,7 @@ func (r *replayer) run(ctx context.Context, sentences []string) error {
 			continue
 		}
 		if inProof(r.name) {
-			if tac, err := (prover.CoqPolicy{}).Check(s); err == nil && !ending {
+			if tac, err := (Policy{}).Check(s); err == nil && !ending {
 				ok, err := r.tactic(ctx, tac)
 				if err != nil {
 					if !isKill(err) {

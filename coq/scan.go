@@ -5,8 +5,6 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/llemma-prove/llemma-prove/prover"
 )
 
 // A checked file is untrusted. Before coqc sees it, every sentence is
@@ -143,7 +141,7 @@ func (r *Refused) Error() string {
 // would swallow the harness's own sentences) or when a sentence reaches
 // outside the sandbox.
 func ScanFile(src string) ([]string, error) {
-	sentences, rest, err := prover.SplitCoqSentences(src)
+	sentences, rest, err := SplitSentences(src)
 	if err != nil {
 		return nil, &Refused{Sentence: len(sentences) + 1, Why: "the file ends inside a comment or a string"}
 	}

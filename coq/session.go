@@ -159,7 +159,7 @@ func (s *session) load(ctx context.Context) (int, error) {
 	if r.State != base {
 		return 0, fmt.Errorf("loading %s: %w", s.thm.Name, s.misbehaved(fmt.Errorf("BackTo %d answered state %d", base, r.State)))
 	}
-	sentences, rest, err := prover.SplitCoqSentences(s.thm.Header + s.thm.Statement)
+	sentences, rest, err := SplitSentences(s.thm.Header + s.thm.Statement)
 	if err != nil || rest != "" {
 		return 0, fmt.Errorf("%w: %s: the header does not split into sentences", prover.ErrLoad, s.thm.Name)
 	}
@@ -360,7 +360,7 @@ func (s *session) Apply(ctx context.Context, from prover.StateID, tactic string,
 	if s.closed {
 		return prover.StepResult{}, prover.ErrClosed
 	}
-	if _, err := (prover.CoqPolicy{}).Check(tactic); err != nil {
+	if _, err := (Policy{}).Check(tactic); err != nil {
 		return prover.StepResult{Status: prover.StepRejected, Message: err.Error()}, nil
 	}
 	if timeout <= 0 {

@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/llemma-prove/llemma-prove/prover"
 )
 
 // The verifier scans a file sentence by sentence before coqc sees it. If
@@ -89,7 +87,7 @@ func checkSplitAgainstCoq(t *testing.T, src string) {
 	if !ok {
 		return // not a file Coq accepts: nothing to compare
 	}
-	spans, _, err := prover.SplitCoqSpans(src)
+	spans, _, err := SplitSpans(src)
 	if err != nil {
 		t.Fatalf("coqc accepts %q but the splitter says %v", src, err)
 	}

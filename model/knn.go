@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/llemma-prove/llemma-prove/coq"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
@@ -120,7 +121,7 @@ func (k *KNN) Propose(ctx context.Context, req prover.ProposalRequest) ([]prover
 	}
 	out := make([]prover.Candidate, 0, len(byTactic))
 	orders := map[string]int{}
-	policy := prover.CoqPolicy{}
+	policy := coq.Policy{}
 	for t, a := range byTactic {
 		checked, err := policy.Check(t)
 		if err != nil {

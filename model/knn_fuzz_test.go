@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/llemma-prove/llemma-prove/coq"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
@@ -80,7 +81,7 @@ func FuzzKNNFeatures(f *testing.F) {
 			t.Fatal(err)
 		}
 		for _, c := range cands {
-			if _, err := (prover.CoqPolicy{}).Check(c.Tactic); err != nil || c.Score > 0 {
+			if _, err := (coq.Policy{}).Check(c.Tactic); err != nil || c.Score > 0 {
 				t.Fatalf("candidate %+v on %q: %v", c, state, err)
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llemma-prove/llemma-prove/coq"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
@@ -355,7 +356,7 @@ func TestKNNCandidatesPassThePolicy(t *testing.T) {
 		}
 		total += len(cands)
 		for _, c := range cands {
-			if _, err := (prover.CoqPolicy{}).Check(c.Tactic); err != nil {
+			if _, err := (coq.Policy{}).Check(c.Tactic); err != nil {
 				t.Errorf("state %q: candidate %q refused by the policy: %v", goals[0], c.Tactic, err)
 			}
 		}

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/llemma-prove/llemma-prove/prover"
+	"github.com/llemma-prove/llemma-prove/coq"
 )
 
 // KNNFormat names the k-NN model file format; KNNFormatVersion is its
@@ -297,7 +297,7 @@ const maxTacticBytes = 400
 // reports whether the pair was kept (the policy accepts the tactic, the
 // state is a goal display of bounded size).
 func (b *KNNBuilder) Add(src int, goals []string, tactic string, progress bool, elapsed time.Duration) bool {
-	t, err := (prover.CoqPolicy{}).Check(tactic)
+	t, err := (coq.Policy{}).Check(tactic)
 	if err != nil || len(t) > maxTacticBytes || len(goals) == 0 || len(goals[0]) > maxStateBytes ||
 		!strings.Contains(goals[0], goalBar) || src < 0 || src >= len(b.header.Sources) {
 		b.header.Pairs.Dropped++

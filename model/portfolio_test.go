@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/llemma-prove/llemma-prove/coq"
 	"github.com/llemma-prove/llemma-prove/isabelle"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
@@ -35,7 +36,7 @@ func TestPortfolioCandidatesPassThePolicy(t *testing.T) {
 			t.Fatalf("%s: %d candidates, %v", name, len(cands), err)
 		}
 		for i, c := range cands {
-			if _, err := (prover.CoqPolicy{}).Check(c.Tactic); err != nil {
+			if _, err := (coq.Policy{}).Check(c.Tactic); err != nil {
 				t.Errorf("%s: candidate %q is refused by the policy: %v", name, c.Tactic, err)
 			}
 			if c.Score > 0 || c.Timeout <= 0 {

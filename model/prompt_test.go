@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llemma-prove/llemma-prove/prover"
+	"github.com/llemma-prove/llemma-prove/coq"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -185,7 +185,7 @@ func TestCoqPolicyApplied(t *testing.T) {
 		{Text: "intro. auto.", HasLogprobs: true, Tokens: 1},
 		{Text: "Require Import Lia.", HasLogprobs: true, Tokens: 1},
 	}
-	got := clean(samples, []string{"---"}, prover.CoqPolicy{}, 0, &st)
+	got := clean(samples, []string{"---"}, coq.Policy{}, 0, &st)
 	if len(got) != 1 || got[0].Tactic != "lia." || got[0].Score != -0.5 {
 		t.Fatalf("clean with CoqPolicy = %+v", got)
 	}

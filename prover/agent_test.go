@@ -106,7 +106,7 @@ func (b *agentFakeBackend) Open(ctx context.Context, thm Theorem) (Session, erro
 	return b.sess, nil
 }
 
-func (b *agentFakeBackend) Policy() Policy { return CoqPolicy{} }
+func (b *agentFakeBackend) Policy() Policy { return testPolicy{} }
 
 func (b *agentFakeBackend) Assemble(thm Theorem, proof []string) string {
 	b.mu.Lock()

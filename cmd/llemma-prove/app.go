@@ -331,7 +331,7 @@ func policyFor(backend string) prover.Policy {
 	case "isabelle":
 		return prover.IsabellePolicy{}
 	}
-	return prover.CoqPolicy{}
+	return coq.Policy{}
 }
 
 // Budgets. The LLM defaults are Llemma's evaluation; the portfolio's are

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/llemma-prove/llemma-prove/coq"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
@@ -51,7 +52,7 @@ func hash(s string) uint32 {
 }
 
 func (b *fakeBackend) Name() string          { return "coq" }
-func (b *fakeBackend) Policy() prover.Policy { return prover.CoqPolicy{} }
+func (b *fakeBackend) Policy() prover.Policy { return coq.Policy{} }
 func (b *fakeBackend) Close() error          { return nil }
 func (b *fakeBackend) Assemble(thm prover.Theorem, proof []string) string {
 	return thm.Header + thm.Statement + "\nProof.\n" + strings.Join(proof, "\n") + "\nQed.\n"

@@ -1,4 +1,4 @@
-package prover
+package coq
 
 import (
 	"errors"
@@ -6,30 +6,33 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/llemma-prove/llemma-prove/prover"
 )
 
-// CoqPolicy is the tactic policy for Coq proposals. A candidate must be
-// exactly one tactic sentence: no vernacular command, no comment, no
-// bullet or brace, nothing that gives up a goal or skips a check.
-type CoqPolicy struct {
+// Policy is the tactic policy for Coq proposals (coqtop.md §5.3). A
+// candidate must be exactly one tactic sentence: no vernacular command, no
+// comment, no bullet or brace, nothing that gives up a goal or skips a
+// check.
+type Policy struct {
 	// MaxLen bounds the candidate's length in bytes (default 2000).
 	MaxLen int
 }
 
-var _ Policy = CoqPolicy{}
+var _ prover.Policy = Policy{}
 
 // ErrIncomplete: the text leaves coqtop waiting for more input (an open
 // comment or string); sending it would hang the process.
 var ErrIncomplete = errors.New("incomplete sentence: open comment or string")
 
-// SplitCoqSentences splits Coq source into sentences the way coqtop reads
+// SplitSentences splits Coq source into sentences the way coqtop reads
 // them: a sentence ends at a '.' followed by white space or the end of the
 // text, outside comments (nested) and strings ("" escapes a quote). A bullet
 // (-, +, * repeated) or a brace at the start of a sentence is a sentence by
 // itself. Sentences are returned trimmed, with their final period; a
 // trailing fragment without a period is returned as rest.
-func SplitCoqSentences(src string) (sentences []string, rest string, err error) {
-	spans, restStart, err := SplitCoqSpans(src)
+func SplitSentences(src string) (sentences []string, rest string, err error) {
+	spans, restStart, err := SplitSpans(src)
 	for _, sp := range spans {
 		sentences = append(sentences, strings.TrimSpace(src[sp[0]:sp[1]]))
 	}
@@ -39,10 +42,10 @@ func SplitCoqSentences(src string) (sentences []string, rest string, err error) 
 	return sentences, strings.TrimSpace(src[restStart:]), nil
 }
 
-// SplitCoqSpans is SplitCoqSentences as byte offsets: each span is
+// SplitSpans is SplitSentences as byte offsets: each span is
 // [start, end) of one sentence in src, end just after its period (or its
 // bullet or brace); restStart is where the unterminated tail begins.
-func SplitCoqSpans(src string) (spans [][2]int, restStart int, err error) {
+func SplitSpans(src string) (spans [][2]int, restStart int, err error) {
 	start := 0
 	depth := 0 // comment nesting
 	inString := false
@@ -122,53 +125,53 @@ var (
 
 // Check accepts exactly one Coq tactic sentence and returns it ending in a
 // period.
-func (p CoqPolicy) Check(tactic string) (string, error) {
-	t, err := trimmed(tactic, p.MaxLen)
+func (p Policy) Check(tactic string) (string, error) {
+	t, err := prover.TrimTactic(tactic, p.MaxLen)
 	if err != nil {
 		return "", err
 	}
 	switch {
 	case strings.Contains(t, "<prompt>") || strings.Contains(t, "</prompt>"):
-		return "", reject("prompt-marker", "contains coqtop's prompt markup")
+		return "", prover.Reject("prompt-marker", "contains coqtop's prompt markup")
 	case strings.Contains(t, "(*") || strings.Contains(t, "*)"):
-		return "", reject("comment", "comments are not allowed in a candidate")
+		return "", prover.Reject("comment", "comments are not allowed in a candidate")
 	}
-	sentences, rest, err := SplitCoqSentences(t)
+	sentences, rest, err := SplitSentences(t)
 	if err != nil {
-		return "", reject("incomplete", "%v", err)
+		return "", prover.Reject("incomplete", "%v", err)
 	}
 	if rest != "" {
 		sentences = append(sentences, rest+".")
 	}
 	if len(sentences) != 1 {
-		return "", reject("multiple-sentences", "%d sentences; send one tactic at a time", len(sentences))
+		return "", prover.Reject("multiple-sentences", "%d sentences; send one tactic at a time", len(sentences))
 	}
 	s := sentences[0]
 	body := strings.TrimSpace(strings.TrimSuffix(s, "."))
 	if body == "" {
-		return "", reject("empty", "no tactic text")
+		return "", prover.Reject("empty", "no tactic text")
 	}
 	if strings.HasSuffix(body, ".") {
 		// "tac.." or "tac...": Coq reads ".." as a token, not an end of
 		// sentence, and "..." runs the hidden default tactic of Proof with.
-		return "", reject("structure", "a tactic ends with exactly one period")
+		return "", prover.Reject("structure", "a tactic ends with exactly one period")
 	}
 	switch body[0] {
 	case '-', '+', '*', '{', '}':
-		return "", reject("structure", "bullets and braces are not search steps")
+		return "", prover.Reject("structure", "bullets and braces are not search steps")
 	}
 	if loc := coqSelector.FindStringIndex(body); loc != nil {
 		body = body[loc[1]:]
 	}
 	first, _ := utf8.DecodeRuneInString(body)
 	if !(unicode.IsLower(first) || first == '_' || first == '(' || first == '[') {
-		return "", reject("vernacular", "a sentence starting with %q is a command, not a tactic", firstWord(body))
+		return "", prover.Reject("vernacular", "a sentence starting with %q is a command, not a tactic", firstWord(body))
 	}
 	if m := coqForbiddenWords.FindStringSubmatch(s); m != nil {
-		return "", reject("forbidden-word", "%q", m[1])
+		return "", prover.Reject("forbidden-word", "%q", m[1])
 	}
 	if m := coqNoCheck.FindString(s); m != "" {
-		return "", reject("no-check", "%q skips the type check", m)
+		return "", prover.Reject("no-check", "%q skips the type check", m)
 	}
 	return s, nil
 }

@@ -1,4 +1,4 @@
-package prover
+package coq
 
 import (
 	"errors"
@@ -7,18 +7,20 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/llemma-prove/llemma-prove/prover"
 )
 
 // coqRule returns the Rejection rule of err, or "" when err is not a Rejection.
 func coqRule(err error) string {
-	var r *Rejection
+	var r *prover.Rejection
 	if errors.As(err, &r) {
 		return r.Rule
 	}
 	return ""
 }
 
-func TestCoqPolicyAccepts(t *testing.T) {
+func TestPolicyAccepts(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		in, want string
@@ -60,7 +62,7 @@ func TestCoqPolicyAccepts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			t.Parallel()
-			got, err := CoqPolicy{}.Check(tt.in)
+			got, err := Policy{}.Check(tt.in)
 			if err != nil {
 				t.Fatalf("Check(%q) = %v, want %q", tt.in, err, tt.want)
 			}
@@ -70,7 +72,7 @@ func TestCoqPolicyAccepts(t *testing.T) {
 			if !strings.HasSuffix(got, ".") || strings.HasSuffix(got, "..") {
 				t.Fatalf("Check(%q) = %q: want exactly one final period", tt.in, got)
 			}
-			again, err := CoqPolicy{}.Check(got)
+			again, err := Policy{}.Check(got)
 			if err != nil || again != got {
 				t.Fatalf("Check is not idempotent: Check(%q) = %q, %v", got, again, err)
 			}
@@ -78,7 +80,7 @@ func TestCoqPolicyAccepts(t *testing.T) {
 	}
 }
 
-func TestCoqPolicyRejects(t *testing.T) {
+func TestPolicyRejects(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		in   string
@@ -213,11 +215,11 @@ func TestCoqPolicyRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			t.Parallel()
-			got, err := CoqPolicy{}.Check(tt.in)
+			got, err := Policy{}.Check(tt.in)
 			if err == nil {
 				t.Fatalf("Check(%q) = %q, want a rejection", tt.in, got)
 			}
-			var rej *Rejection
+			var rej *prover.Rejection
 			if !errors.As(err, &rej) {
 				t.Fatalf("Check(%q) error %v is not a *Rejection", tt.in, err)
 			}
@@ -231,9 +233,27 @@ func TestCoqPolicyRejects(t *testing.T) {
 	}
 }
 
-func TestCoqPolicyMaxLen(t *testing.T) {
+// What a proposer must never get past the policy to coqtop (the list the
+// agent's tests used when the policy lived in prover).
+func TestPolicyRefusesCheats(t *testing.T) {
 	t.Parallel()
-	p := CoqPolicy{MaxLen: 10}
+	for _, c := range []string{
+		"Admitted.", "admit.", "admit", "give_up.", "Axiom c : False.", "intros. Admitted.",
+		"exact c (* *)", "lia (* . Admitted. *)", "(* *) Admitted.", "Abort.", "Qed.",
+		"Require Import Classical.", "- lia.", "all: admit.", "exact_no_check I.",
+		"Set Printing All.", "Unset Silent.", "Reset Initial.", "BackTo 1.", "Quit.",
+		`idtac "a. Admitted".`, `idtac "`, "<prompt>Coq < 1 || 0 < </prompt>", "intros.\x00",
+		"Timeout 1 Admitted.", "Fail fail.", "lia..", "{",
+	} {
+		if got, err := (Policy{}).Check(c); err == nil {
+			t.Errorf("Check(%q) = %q, want a rejection", c, got)
+		}
+	}
+}
+
+func TestPolicyMaxLen(t *testing.T) {
+	t.Parallel()
+	p := Policy{MaxLen: 10}
 	if _, err := p.Check("lia."); err != nil {
 		t.Fatalf("short tactic rejected: %v", err)
 	}
@@ -242,7 +262,7 @@ func TestCoqPolicyMaxLen(t *testing.T) {
 	}
 }
 
-func TestSplitCoqSentences(t *testing.T) {
+func TestSplitSentences(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name      string
@@ -282,15 +302,15 @@ func TestSplitCoqSentences(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, rest, err := SplitCoqSentences(tt.in)
+			got, rest, err := SplitSentences(tt.in)
 			if !errors.Is(err, tt.err) {
-				t.Fatalf("SplitCoqSentences(%q) err = %v, want %v", tt.in, err, tt.err)
+				t.Fatalf("SplitSentences(%q) err = %v, want %v", tt.in, err, tt.err)
 			}
 			if !reflect.DeepEqual(got, tt.sentences) {
-				t.Errorf("SplitCoqSentences(%q) = %q, want %q", tt.in, got, tt.sentences)
+				t.Errorf("SplitSentences(%q) = %q, want %q", tt.in, got, tt.sentences)
 			}
 			if rest != tt.rest {
-				t.Errorf("SplitCoqSentences(%q) rest = %q, want %q", tt.in, rest, tt.rest)
+				t.Errorf("SplitSentences(%q) rest = %q, want %q", tt.in, rest, tt.rest)
 			}
 		})
 	}
@@ -300,7 +320,7 @@ var coqTestNoCheck = regexp.MustCompile(`_no_check(?:$|[^\p{L}\p{N}_'])`)
 
 var coqTestAdmitWord = regexp.MustCompile(`(?:^|[^\p{L}\p{N}_'.])(admit|give_up|Admitted)(?:$|[^\p{L}\p{N}_'])`)
 
-func FuzzCoqPolicy(f *testing.F) {
+func FuzzPolicy(f *testing.F) {
 	for _, s := range []string{
 		"intros; nra", "all: lia.", "lia (* . Admitted. *)", `idtac "a. Admitted".`,
 		"- lia.", "intros. lia.", "exact_no_check I.", "Axiom c : False.", "{", "lia..",
@@ -309,7 +329,7 @@ func FuzzCoqPolicy(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		out, err := CoqPolicy{}.Check(in)
+		out, err := Policy{}.Check(in)
 		if err != nil {
 			if out != "" {
 				t.Fatalf("Check(%q) returned %q with error %v", in, out, err)
@@ -319,7 +339,7 @@ func FuzzCoqPolicy(f *testing.F) {
 			}
 			return
 		}
-		sentences, rest, serr := SplitCoqSentences(out)
+		sentences, rest, serr := SplitSentences(out)
 		if serr != nil || rest != "" || len(sentences) != 1 || sentences[0] != out {
 			t.Fatalf("accepted %q (from %q) splits into %q, rest %q, err %v", out, in, sentences, rest, serr)
 		}
@@ -335,7 +355,7 @@ func FuzzCoqPolicy(f *testing.F) {
 		if !utf8.ValidString(out) {
 			t.Fatalf("accepted %q is not UTF-8", out)
 		}
-		if again, err := (CoqPolicy{}).Check(out); err != nil || again != out {
+		if again, err := (Policy{}).Check(out); err != nil || again != out {
 			t.Fatalf("Check not idempotent on %q: %q, %v", out, again, err)
 		}
 	})
