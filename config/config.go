@@ -178,13 +178,30 @@ type Isabelle struct {
 type Model struct {
 	URLs        []string `key:"url" flag:"model-url" doc:"LLM runtime base URL(s), e.g. http://127.0.0.1:8000 (vLLM); several spread the load"`
 	Name        string   `key:"name" flag:"model" verdict:"true" doc:"served model name, e.g. EleutherAI/llemma_7b"`
-	API         string   `key:"api" flag:"model-api" verdict:"true" enum:"openai|ollama" doc:"runtime API: openai (vLLM, SGLang, llama.cpp /v1/completions) or ollama (/api/generate)"`
-	Temperature float64  `key:"temperature" flag:"temperature" verdict:"true" doc:"sampling temperature (Llemma used 32-beam search at 0: see --beam)"`
+	API         string   `key:"api" flag:"model-api" verdict:"true" enum:"openai|chat|ollama|llamacpp" doc:"runtime API: openai (vLLM, SGLang, llama.cpp /v1/completions), chat (/v1/chat/completions, the server's chat template), ollama (/api/generate) or llamacpp (llama-server's /completion)"`
+	Temperature float64  `key:"temperature" flag:"temperature" verdict:"true" doc:"sampling temperature; 0 is greedy (one sample), or beam search with --beam (Llemma: 32 beams at 0)"`
 	Beam        bool     `key:"beam" flag:"beam" verdict:"true" doc:"beam search on vLLM (use_beam_search), as Llemma's evaluation"`
 	Seed        int64    `key:"seed" flag:"seed" signed:"true" verdict:"true" doc:"sampling seed (-1: none)"`
-	Prompt      string   `key:"prompt" flag:"prompt" verdict:"true" doc:"prompt format: llemma, goal-proofstep, or a template file"`
+	Prompt      string   `key:"prompt" flag:"prompt" verdict:"true" doc:"prompt format: llemma, llemma-original (Llemma's own prompt, Lean), goal-proofstep, goal-proofstep-inline, chat, or a template file"`
 	Launch      string   `key:"launch" flag:"model-launch" doc:"command that starts the runtime (e.g. 'vllm serve EleutherAI/llemma_7b'); stopped when the command ends"`
 	APIKey      string   `key:"api-key" flag:"model-api-key" secret:"true" doc:"bearer token for the runtime (prefer LLEMMA_MODEL_API_KEY: a flag shows in ps)"`
+
+	APIKeyFile      string        `key:"api-key-file" flag:"model-api-key-file" doc:"file holding the runtime's bearer token (wins over --model-api-key; then LLEMMA_MODEL_API_KEY, then OPENAI_API_KEY)"`
+	System          string        `key:"system" verdict:"true" doc:"chat API: the system message (empty: none)"`
+	MaxTokens       int           `key:"max-tokens" verdict:"true" doc:"new tokens per completion (0: 256)"`
+	Context         int           `key:"context" verdict:"true" doc:"the model's context window in tokens; longer states are cut to fit (0: 4096)"`
+	TopP            float64       `key:"top-p" verdict:"true" doc:"nucleus sampling (0: 1.0, off)"`
+	TopK            int           `key:"top-k" signed:"true" verdict:"true" doc:"top-k sampling, sent as given (0: not sent, the runtime's default; with llamacpp: off)"`
+	MinP            float64       `key:"min-p" verdict:"true" doc:"min-p sampling (0: not sent, the runtime's default; with llamacpp: off)"`
+	Stop            []string      `key:"stop" verdict:"true" doc:"stop strings (empty: the prompt format's, e.g. --- for llemma)"`
+	Logprobs        int           `key:"logprobs" signed:"true" verdict:"true" doc:"alternatives asked per token; the sampled token's logprob always comes back (0: 1, since SGLang and llama.cpp return none for 0; -1: send 0)"`
+	RequireLogprobs bool          `key:"require-logprobs" verdict:"true" doc:"fail a proposal whose answer has no logprobs instead of trying its candidates in proposal order"`
+	Extra           string        `key:"extra" verdict:"true" doc:"JSON object of extra fields for every request body, e.g. {\"cache_salt\":\"x\"}"`
+	Timeout         time.Duration `key:"timeout" doc:"one HTTP attempt, body included (0: 2m)"`
+	Retries         int           `key:"retries" signed:"true" doc:"attempts after a failed one (0: 3; -1: none); 429s wait for Retry-After"`
+	InFlight        int           `key:"inflight" doc:"requests in flight per endpoint at the start; the limit then adapts to latency and 429s (0: 8)"`
+	MaxInFlight     int           `key:"max-inflight" doc:"ceiling of the adaptive in-flight limit per endpoint; the total is endpoints x this (0: 64; equal to --model.inflight: fixed)"`
+	BatchPrompts    int           `key:"batch-prompts" doc:"states per request when several are proposed at once (0: 8)"`
 }
 
 // KNN configures the learned proposer.

@@ -84,7 +84,7 @@ func TestSet(t *testing.T) {
 		{"model.beam", "true", true, ""},
 		{"model.beam", "maybe", nil, "true or false"},
 		{"model.api", "ollama", "ollama", ""},
-		{"model.api", "grpc", nil, "use openai or ollama"},
+		{"model.api", "grpc", nil, "use openai, chat, ollama or llamacpp"},
 		{"proposer", "oracle", nil, "use auto, portfolio, knn, portfolio+knn or llm"},
 		{"split", "train", nil, "use test or valid"},
 		{"merge.split", "", "", ""},

@@ -42,7 +42,7 @@ func BenchmarkThroughput(b *testing.B) {
 		writeJSON(w, 200, synthCompletion(body))
 	})
 	cfg := testConfig(srv.URL)
-	cfg.Concurrency = concurrency
+	cfg.Limits = LimitConfig{Initial: concurrency, Max: concurrency}
 	l := mustLLM(b, cfg)
 	ctx := context.Background()
 	req := leanReq(leanState)

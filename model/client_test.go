@@ -14,21 +14,14 @@ import (
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
-// vLLM dialect, from model-runtime.md §1.2 (tiny random model): an EOS
-// ending and a length ending.
-const vllmBody = `{"id": "cmpl-57003ac628f53", "object": "text_completion", "created": 1795786265, "model": "tiny-llama", "choices": [{"index": 0, "text": "SZvk", "logprobs": {"text_offset": [0, 1, 2, 3, 4], "token_logprobs": [-2.0589462398240985, -4.6340188015349675, -2.3547140767467107, -3.404142816990503, -2.3581072594412325], "tokens": ["S", "Z", "v", "k", "</s>"], "top_logprobs": [{"S": -2.0589462398240985}, {"Z": -4.6340188015349675}, {"v": -2.3547140767467107}, {"k": -3.404142816990503}, {"</s>": -2.3581072594412325}]}, "finish_reason": "stop", "stop_reason": null, "prompt_logprobs": null}, {"index": 1, "text": "rnF onlyk only", "logprobs": {"text_offset": [0, 1, 2, 3, 8, 9], "token_logprobs": [-4.515981412070386, -0.7294343307939851, -4.369716925403962, -1.3535844040191587, -3.380863768016517, -0.9595549866365749], "tokens": ["r", "n", "F", " only", "k", " only"], "top_logprobs": [null, {"n": -0.7}, {"F": -4.3}, {" only": -1.3}, {"k": -3.3}, {" only": -0.9}]}, "finish_reason": "length", "stop_reason": null, "prompt_logprobs": null}], "usage": {"prompt_tokens": 56, "total_tokens": 67, "completion_tokens": 11}}`
-
-// The same dialect with echo on: the first logprob is null.
-const vllmNullBody = `{"id":"cmpl-8c16f81d43846721","object":"text_completion","created":1772367069,"model":"m","choices":[{"index":0,"text":"The step","logprobs":{"text_offset":[0,3],"token_logprobs":[null,-8.818763732910156],"tokens":["The"," step"],"top_logprobs":[null,{" step":-8.818763732910156}]},"finish_reason":"length","stop_reason":null}]}`
-
-// SGLang's /v1/completions (legacy logprobs, matched_stop).
-const sglangBody = `{"id":"7d1e2f","object":"text_completion","created":1760000000,"model":"m","choices":[{"index":0,"text":"\nnorm_num\n","logprobs":{"text_offset":[0,1,5,8],"token_logprobs":[-0.1,-0.2,-0.3,-0.4],"tokens":["\n","norm","_num","\n"],"top_logprobs":[{"\n":-0.1},{"norm":-0.2},{"_num":-0.3},{"\n":-0.4}]},"finish_reason":"stop","matched_stop":"---"},{"index":1,"text":"\nsimp\n","logprobs":{"text_offset":[0,1,5],"token_logprobs":[-0.1,-1.0,-0.1],"tokens":["\n","simp","\n"],"top_logprobs":[null,null,null]},"finish_reason":"stop","matched_stop":"---"}],"usage":{"prompt_tokens":300,"total_tokens":307,"completion_tokens":7,"prompt_tokens_details":{"cached_tokens":280}}}`
-
-// llama.cpp llama-server: OpenAI legacy shape plus timings.
-const llamacppBody = `{"choices":[{"text":"\nlinarith\n","index":0,"logprobs":{"tokens":["\n","lin","arith","\n"],"token_logprobs":[-0.25,-0.5,-0.125,-0.125],"top_logprobs":[{"\n":-0.25},{"lin":-0.5},{"arith":-0.125},{"\n":-0.125}],"text_offset":[0,1,4,9]},"finish_reason":"stop"}],"created":1760000000,"model":"m","system_fingerprint":"b6000","object":"text_completion","usage":{"completion_tokens":4,"prompt_tokens":300,"total_tokens":304,"prompt_tokens_details":{"cached_tokens":290}},"id":"chatcmpl-abc","timings":{"cache_n":290,"prompt_n":10,"prompt_ms":5.1,"predicted_n":4,"predicted_ms":20.2}}`
-
-// Ollama /api/generate, from model-runtime.md §4.
-const ollamaBody = `{"model": "tiny-llama", "created_at": "2026-11-27T13:33:19.651617127Z", "response": "Sf linarith9c rw", "done": true, "done_reason": "length", "total_duration": 319309022, "load_duration": 291084473, "prompt_eval_count": 56, "prompt_eval_duration": 5020004, "eval_count": 2, "eval_duration": 20909187, "logprobs": [{"token": "S", "logprob": -2.149312973022461, "bytes": [83], "top_logprobs": [{"token": "S", "logprob": -2.149312973022461, "bytes": [83]}, {"token": "</s>", "logprob": -2.78438138961792, "bytes": [60, 47, 115, 62]}]}, {"token": "f", "logprob": -4.470671653747559, "bytes": [102], "top_logprobs": []}]}`
+// The recorded and constructed answers in testdata/shapes (see its README).
+var (
+	vllmBody     = mustShape("vllm_completions.json")
+	vllmNullBody = mustShape("vllm_completions_echo.json")
+	sglangBody   = mustShape("sglang_completions.json")
+	llamacppBody = mustShape("llamacpp_v1_completions.json")
+	ollamaBody   = mustShape("ollama_generate.json")
+)
 
 func approx(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 
@@ -37,18 +30,29 @@ func TestRequestSendsEveryField(t *testing.T) {
 	srv, rec := fakeServer(t, func(w http.ResponseWriter, r *http.Request, body map[string]any) {
 		writeJSON(w, 200, synthCompletion(body))
 	})
-	seed := int64(7)
+	zero, topP, minP, topK := 0.0, 0.9, 0.05, 0
 	for _, tc := range []struct {
-		name string
-		cfg  func(*LLMConfig)
-		want map[string]any
+		name   string
+		cfg    func(*LLMConfig)
+		want   map[string]any
+		absent []string
+		stop   []string
 	}{
-		{"greedy", func(c *LLMConfig) { c.Greedy = true },
-			map[string]any{"temperature": 0.0, "n": 1.0, "logprobs": 0.0, "max_tokens": 256.0, "top_p": 1.0, "stream": false}},
-		{"sampling", func(c *LLMConfig) { c.Seed = &seed; c.Extra = map[string]any{"top_k": 0, "min_p": 0, "n": 99} },
-			map[string]any{"temperature": 1.0, "n": 4.0, "logprobs": 0.0, "top_k": 0.0, "min_p": 0.0}},
+		{"default", func(c *LLMConfig) {},
+			map[string]any{"temperature": 1.0, "n": 4.0, "logprobs": 1.0, "max_tokens": 256.0, "top_p": 1.0, "stream": false},
+			[]string{"top_k", "min_p", "use_beam_search", "best_of"}, []string{"---"}},
+		{"temperature 0 is greedy", func(c *LLMConfig) { c.Temperature = &zero },
+			map[string]any{"temperature": 0.0, "n": 1.0}, []string{"use_beam_search"}, []string{"---"}},
+		{"greedy flag", func(c *LLMConfig) { c.Greedy = true },
+			map[string]any{"temperature": 0.0, "n": 1.0}, nil, []string{"---"}},
 		{"beam", func(c *LLMConfig) { c.Beam = true },
-			map[string]any{"temperature": 0.0, "n": 4.0, "use_beam_search": true}},
+			map[string]any{"temperature": 0.0, "n": 4.0, "use_beam_search": true}, nil, []string{"---"}},
+		{"every knob", func(c *LLMConfig) {
+			c.TopP, c.TopK, c.MinP, c.MaxTokens, c.ContextTokens = topP, &topK, &minP, 64, 2048
+			c.Stop, c.TopLogprobs = []string{"\n\n", "---"}, -1
+			c.Extra = map[string]any{"cache_salt": "s1", "n": 99}
+		}, map[string]any{"top_p": 0.9, "top_k": 0.0, "min_p": 0.05, "max_tokens": 64.0, "logprobs": 0.0,
+			"cache_salt": "s1", "n": 4.0}, nil, []string{"\n\n", "---"}},
 	} {
 		cfg := testConfig(srv.URL + "/v1/")
 		tc.cfg(&cfg)
@@ -60,21 +64,20 @@ func TestRequestSendsEveryField(t *testing.T) {
 		got := bodies[len(bodies)-1]
 		for k, v := range tc.want {
 			if got[k] != v {
-				t.Errorf("%s: %s = %v, want %v (body %v)", tc.name, k, got[k], v, got)
+				t.Errorf("%s: %s = %v, want %v", tc.name, k, got[k], v)
 			}
 		}
-		if s, ok := got["stop"].([]any); !ok || len(s) != 1 || s[0] != "---" {
-			t.Errorf("%s: stop = %v", tc.name, got["stop"])
-		}
-		if _, ok := got["best_of"]; ok {
-			t.Errorf("%s: best_of sent", tc.name)
-		}
-		if tc.name == "sampling" {
-			if _, ok := got["seed"].(float64); !ok {
-				t.Errorf("seed not sent: %v", got)
+		for _, k := range tc.absent {
+			if _, ok := got[k]; ok {
+				t.Errorf("%s: %s sent: %v", tc.name, k, got[k])
 			}
-		} else if _, ok := got["seed"]; ok {
-			t.Errorf("%s: seed sent without Seed", tc.name)
+		}
+		stop, _ := got["stop"].([]any)
+		if fmt.Sprint(stop) != fmt.Sprint(tc.stop) {
+			t.Errorf("%s: stop = %v, want %v", tc.name, got["stop"], tc.stop)
+		}
+		if s, ok := got["seed"].(float64); !ok || s < 0 || s >= 1<<31 {
+			t.Errorf("%s: seed = %v, want a 31-bit seed on every request", tc.name, got["seed"])
 		}
 	}
 }
@@ -176,16 +179,16 @@ func TestPromptMajorOrdering(t *testing.T) {
 func TestGroupChoicesMissingIndex(t *testing.T) {
 	t.Parallel()
 	cs := []Choice{{Text: "a"}, {Text: "b"}, {Text: "c"}, {Text: "d"}}
-	g, err := groupChoices(cs, 2, 2)
+	g, err := groupChoices(cs, choiceIndex, 2, 2)
 	if err != nil || g[0][1].Text != "b" || g[1][0].Text != "c" {
 		t.Fatalf("groupChoices by position = %v, %v", g, err)
 	}
 	// n ignored by the server: one choice per prompt.
-	g, err = groupChoices(cs[:2], 2, 8)
+	g, err = groupChoices(cs[:2], choiceIndex, 2, 8)
 	if err != nil || len(g[0]) != 1 || g[1][0].Text != "b" {
 		t.Fatalf("groupChoices with n ignored = %v, %v", g, err)
 	}
-	if _, err := groupChoices(cs[:3], 2, 2); err == nil {
+	if _, err := groupChoices(cs[:3], choiceIndex, 2, 2); err == nil {
 		t.Fatal("3 choices for 2 prompts accepted")
 	}
 }
@@ -260,7 +263,7 @@ func TestLlamaCppRefusesN(t *testing.T) {
 			mu.Lock()
 			refused++
 			mu.Unlock()
-			writeJSON(w, 500, `{"error":{"code":500,"message":"Only one completion choice is allowed","type":"server_error"}}`)
+			writeJSON(w, 500, mustShape("llamacpp_n_error.json"))
 			return
 		}
 		writeJSON(w, 200, llamacppBody)
@@ -290,11 +293,11 @@ func TestOllamaV1RefusesListPrompt(t *testing.T) {
 	t.Parallel()
 	srv, _ := fakeServer(t, func(w http.ResponseWriter, r *http.Request, body map[string]any) {
 		if _, ok := body["prompt"].([]any); ok {
-			writeJSON(w, 400, `{"error":{"message":"json: cannot unmarshal array into Go struct field CompletionRequest.prompt of type string","type":"invalid_request_error","param":null,"code":null}}`)
+			writeJSON(w, 400, mustShape("ollama_v1_list_prompt_error.json"))
 			return
 		}
 		// n silently ignored, logprobs silently absent.
-		writeJSON(w, 200, `{"id":"cmpl-814","object":"text_completion","created":1795786404,"model":"tiny-llama","system_fingerprint":"fp_ollama","choices":[{"text":"S9F onlyX ]","index":0,"finish_reason":"length"}],"usage":{"prompt_tokens":56,"completion_tokens":6,"total_tokens":62}}`)
+		writeJSON(w, 200, mustShape("ollama_v1_completions.json"))
 	})
 	l := mustLLM(t, testConfig(srv.URL))
 	res, err := l.ProposeBatch(context.Background(), []prover.ProposalRequest{leanReq("⊢ a"), leanReq("⊢ b")})
@@ -366,8 +369,8 @@ func TestDoctorLLM(t *testing.T) {
 			}
 		}
 	}
-	if ok != 3 || bad != 1 {
-		t.Errorf("checks %+v: want 3 ok (endpoint, model, sampling) and 1 failed", checks)
+	if ok != 4 || bad != 1 {
+		t.Errorf("checks %+v: want 4 ok (endpoint, model, sampling, logprobs) and 1 failed", checks)
 	}
 	checks = DoctorLLM(context.Background(), LLMConfig{})
 	if len(checks) != 1 || checks[0].OK {

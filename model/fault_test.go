@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -249,6 +250,8 @@ func TestAllDeadIsUnavailable(t *testing.T) {
 func TestConcurrencyLimit(t *testing.T) {
 	t.Parallel()
 	var in, peak atomic.Int64
+	full, release := make(chan struct{}), make(chan struct{})
+	var fullOnce sync.Once
 	srv, _ := fakeServer(t, func(w http.ResponseWriter, r *http.Request, body map[string]any) {
 		n := in.Add(1)
 		for {
@@ -257,12 +260,19 @@ func TestConcurrencyLimit(t *testing.T) {
 				break
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
+		if n == 3 {
+			fullOnce.Do(func() { close(full) })
+		}
+		// Hold the request until the test has seen the limit reached.
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
 		in.Add(-1)
 		writeJSON(w, 200, synthCompletion(body))
 	})
 	cfg := testConfig(srv.URL)
-	cfg.Concurrency, cfg.API = 3, "ollama" // ollama fans out n=4 per proposal
+	cfg.Limits, cfg.API = LimitConfig{Initial: 3, Max: 3}, "ollama" // ollama fans out n=4 per proposal
 	l := mustLLM(t, cfg)
 	done := make(chan error)
 	for range 4 {
@@ -271,10 +281,16 @@ func TestConcurrencyLimit(t *testing.T) {
 			done <- err
 		}()
 	}
+	select {
+	case <-full: // three requests in flight at once
+	case <-time.After(10 * time.Second):
+		t.Fatal("the limit of 3 was never reached: the requests did not overlap")
+	}
+	close(release)
 	for range 4 {
 		<-done // bodies are vLLM-shaped: not ollama, so errors are expected and fine
 	}
-	if p := peak.Load(); p > 3 || p < 2 {
-		t.Errorf("peak in flight %d, want <= 3 (and some overlap)", p)
+	if p := peak.Load(); p != 3 {
+		t.Errorf("peak in flight %d, want 3 (the limit, reached)", p)
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -93,6 +96,15 @@ func synthCompletion(body map[string]any) string {
 	out, _ := json.Marshal(map[string]any{"id": "cmpl-x", "object": "text_completion", "model": "m", "choices": cs,
 		"usage": map[string]int{"prompt_tokens": 10, "completion_tokens": 2 * len(cs), "total_tokens": 10 + 2*len(cs)}})
 	return string(out)
+}
+
+// mustShape reads a runtime answer from testdata/shapes.
+func mustShape(name string) string {
+	b, err := os.ReadFile(filepath.Join("testdata", "shapes", name))
+	if err != nil {
+		panic(err)
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // deadURL is a loopback address nothing listens on.

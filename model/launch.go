@@ -1,16 +1,19 @@
 package model
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
+	"sync/atomic"
 	"time"
+
+	"github.com/llemma-prove/llemma-prove/internal/proc"
+	"github.com/llemma-prove/llemma-prove/prover"
 )
 
 // LaunchConfig says how to start a model runtime and how to tell it is up.
@@ -24,28 +27,28 @@ type LaunchConfig struct {
 	HealthPaths []string
 	// PollInterval between health polls (default 1 s).
 	PollInterval time.Duration
-	// StopGrace is the wait between SIGTERM and SIGKILL on Close (default 15 s).
+	// StopGrace bounds Close (default 10 s): half of it for the runtime to
+	// exit after its stdin is closed, half after SIGTERM, then SIGKILL.
 	StopGrace  time.Duration
 	HTTPClient *http.Client
+	// APIKey is sent with the health polls (vLLM --api-key guards /v1/models).
+	APIKey Secret
 	// Progress receives a line per poll while waiting.
 	Progress func(msg string)
 }
 
-// Launcher is a runtime started as a child process in its own process group.
+// Launcher is a runtime started as a supervised child process
+// (internal/proc): its own process group, killed with the prover, output
+// drained into a tail kept for errors.
 type Launcher struct {
-	cmd     *exec.Cmd
-	done    chan struct{} // closed when the process has exited
-	waitErr error
-	out     *tailBuffer
-	grace   time.Duration
-
-	closeOnce sync.Once
-	closeErr  error
+	p    *proc.Process
+	last atomic.Value // string: the last line of output
 }
 
 // StartRuntime starts cfg.Command and waits until it answers a health poll,
-// the process exits (an error with its output tail), or ctx ends (the
-// process is stopped). The process outlives ctx once started: Close stops it.
+// the process exits (a *proc.ExitError with its output tail), or ctx ends
+// (the process is stopped). The process outlives ctx once started: Close
+// stops it.
 func StartRuntime(ctx context.Context, cfg LaunchConfig) (*Launcher, error) {
 	if strings.TrimSpace(cfg.Command) == "" {
 		return nil, errors.New("launching model runtime: empty command")
@@ -57,61 +60,76 @@ func StartRuntime(ctx context.Context, cfg LaunchConfig) (*Launcher, error) {
 		cfg.PollInterval = time.Second
 	}
 	if cfg.StopGrace <= 0 {
-		cfg.StopGrace = 15 * time.Second
+		cfg.StopGrace = 10 * time.Second
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
 		hc = http.DefaultClient
 	}
 	base := normalizeURL(cfg.HealthURL)
-
-	// Not CommandContext: the runtime lives until Close, not until ctx ends.
-	cmd := exec.Command("/bin/sh", "-c", "exec "+cfg.Command)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out := &tailBuffer{max: 8 << 10}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.WaitDelay = 5 * time.Second // an orphan holding the pipes cannot block Wait
-	if err := cmd.Start(); err != nil {
+	p, err := proc.Start(ctx, proc.Spec{
+		Name:        "model runtime",
+		Argv:        []string{"/bin/sh", "-c", "exec " + cfg.Command},
+		MergeOutput: true,
+		TailBytes:   8 << 10,
+		Grace:       max(cfg.StopGrace/2, 50*time.Millisecond),
+	})
+	if err != nil {
 		return nil, fmt.Errorf("launching model runtime %q: %w", cfg.Command, err)
 	}
-	l := &Launcher{cmd: cmd, done: make(chan struct{}), out: out, grace: cfg.StopGrace}
-	go func() {
-		l.waitErr = cmd.Wait()
-		close(l.done)
-	}()
+	l := &Launcher{p: p}
+	l.last.Store("")
+	go l.drain()
 
 	start := time.Now()
 	tick := time.NewTicker(cfg.PollInterval)
 	defer tick.Stop()
 	for {
-		ok, why := healthy(ctx, hc, base, cfg.HealthPaths, cfg.PollInterval)
+		ok, why := healthy(ctx, hc, base, cfg.HealthPaths, cfg.PollInterval, cfg.APIKey)
 		if ok {
 			if cfg.Progress != nil {
-				cfg.Progress(fmt.Sprintf("model runtime ready at %s after %s", base, time.Since(start).Round(time.Millisecond)))
+				cfg.Progress(fmt.Sprintf("model runtime ready at %s after %s", displayURL(base), time.Since(start).Round(time.Millisecond)))
 			}
 			return l, nil
 		}
 		if cfg.Progress != nil {
-			msg := fmt.Sprintf("waiting for model runtime at %s (%s): %s", base, time.Since(start).Round(time.Second), why)
-			if last := out.lastLine(); last != "" {
+			msg := fmt.Sprintf("waiting for model runtime at %s (%s): %s", displayURL(base), time.Since(start).Round(time.Second), why)
+			if last := l.lastLine(); last != "" {
 				msg += "; last output: " + last
 			}
 			cfg.Progress(msg)
 		}
 		select {
-		case <-l.done:
-			return nil, fmt.Errorf("model runtime %q exited before %s was healthy: %v; output tail: %s",
-				cfg.Command, base, l.waitErr, out.String())
+		case <-p.Done():
+			return nil, fmt.Errorf("model runtime %q exited before %s was healthy: %w", cfg.Command, displayURL(base), p.Err(nil))
 		case <-ctx.Done():
 			cerr := l.Close()
 			return nil, errors.Join(fmt.Errorf("waiting for model runtime at %s (%s; last: %s): %w",
-				base, time.Since(start).Round(time.Second), why, context.Cause(ctx)), cerr)
+				displayURL(base), time.Since(start).Round(time.Second), why, context.Cause(ctx)), cerr)
 		case <-tick.C:
 		}
 	}
 }
 
-func healthy(ctx context.Context, hc *http.Client, base string, paths []string, timeout time.Duration) (bool, string) {
+// drain reads the merged output (proc keeps its tail) so that the runtime
+// never blocks on a full pipe, remembering the last line for progress.
+func (l *Launcher) drain() {
+	sc := bufio.NewScanner(l.p.Stdout())
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" {
+			if len(line) > 200 {
+				line = line[:200]
+			}
+			l.last.Store(line)
+		}
+	}
+	_, _ = io.Copy(io.Discard, l.p.Stdout()) // a line over 1 MiB stopped the scanner
+}
+
+func (l *Launcher) lastLine() string { return l.last.Load().(string) }
+
+func healthy(ctx context.Context, hc *http.Client, base string, paths []string, timeout time.Duration, key Secret) (bool, string) {
 	why := ""
 	for _, p := range paths {
 		pctx, cancel := context.WithTimeout(ctx, max(timeout, time.Second))
@@ -119,6 +137,9 @@ func healthy(ctx context.Context, hc *http.Client, base string, paths []string, 
 		if err != nil {
 			cancel()
 			return false, err.Error()
+		}
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key.Reveal())
 		}
 		resp, err := hc.Do(req)
 		if err != nil {
@@ -132,71 +153,92 @@ func healthy(ctx context.Context, hc *http.Client, base string, paths []string, 
 		if resp.StatusCode == http.StatusOK {
 			return true, ""
 		}
-		why = fmt.Sprintf("GET %s: HTTP %d", base+p, resp.StatusCode)
+		why = fmt.Sprintf("GET %s: HTTP %d", displayURL(base+p), resp.StatusCode)
 	}
 	return false, why
 }
 
-// Close stops the runtime: SIGTERM to its process group, then SIGKILL
-// after the grace period. It is safe to call twice.
-func (l *Launcher) Close() error {
-	l.closeOnce.Do(func() {
-		pid := l.cmd.Process.Pid
-		select {
-		case <-l.done:
-		default:
-			_ = syscall.Kill(-pid, syscall.SIGTERM)
-			t := time.NewTimer(l.grace)
-			defer t.Stop()
-			select {
-			case <-l.done:
-			case <-t.C:
-				_ = syscall.Kill(-pid, syscall.SIGKILL)
-				<-l.done
-			}
-		}
-		// Stray members of the group (workers that ignored SIGTERM).
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-	})
-	return l.closeErr
-}
+// Close stops the runtime (proc.Process.Close: stdin closed, then SIGTERM
+// to its group, then SIGKILL, each after half of StopGrace). It is safe to
+// call twice; the result is nil unless the runtime had died of itself.
+func (l *Launcher) Close() error { return l.p.Close() }
 
 // Done is closed when the runtime process has exited.
-func (l *Launcher) Done() <-chan struct{} { return l.done }
+func (l *Launcher) Done() <-chan struct{} { return l.p.Done() }
+
+// Err describes how the runtime died (a *proc.ExitError with the output
+// tail); call it after Done.
+func (l *Launcher) Err() error { return l.p.Err(nil) }
 
 // Output returns the last bytes the runtime wrote to stdout and stderr.
-func (l *Launcher) Output() string { return l.out.String() }
+func (l *Launcher) Output() string { return l.p.StderrTail() }
 
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
+// supervisor keeps the LLM's launched runtime up: started on first use,
+// restarted with proc.Backoff on the next use after it died, stopped by
+// Close.
+type supervisor struct {
+	mu       sync.Mutex
+	launcher *Launcher
+	closed   bool
+	backoff  proc.Backoff
+	restarts atomic.Int64
 }
 
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - t.max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
+// Start launches the runtime when cfg.Launch is set and waits until it is
+// healthy; without Launch it does nothing. Propose calls it, so an explicit
+// call only moves the wait (and its errors) up front. A failed start is
+// tried again on the next call, after a backoff; so is a runtime that died.
+func (l *LLM) Start(ctx context.Context) error {
+	if l.cfg.Launch == "" {
+		return nil
 	}
-	return len(p), nil
+	s := &l.sup
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("model runtime: %w", prover.ErrClosed)
+	}
+	if s.launcher != nil {
+		select {
+		case <-s.launcher.Done():
+			l.log.Warn("model runtime died; restarting it", "command", l.cfg.Launch, "err", s.launcher.Err())
+			s.launcher = nil
+			s.backoff.Failure()
+			s.restarts.Add(1)
+		default:
+			return nil
+		}
+	}
+	if err := s.backoff.Wait(ctx); err != nil {
+		return fmt.Errorf("waiting to restart the model runtime: %w", err)
+	}
+	lctx, cancel := context.WithTimeout(ctx, l.cfg.LaunchTimeout)
+	defer cancel()
+	paths := []string{"/health", "/v1/models"}
+	if l.cfg.API == APIOllama {
+		paths = []string{"/api/tags"}
+	}
+	ln, err := StartRuntime(lctx, LaunchConfig{
+		Command: l.cfg.Launch, HealthURL: l.cfg.URLs[0], HealthPaths: paths,
+		HTTPClient: l.rt.hc, Progress: l.cfg.OnProgress, APIKey: l.cfg.APIKey, StopGrace: l.cfg.stopGrace,
+	})
+	if err != nil {
+		s.backoff.Failure()
+		return err
+	}
+	s.backoff.Success()
+	s.launcher = ln
+	return nil
 }
 
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.TrimSpace(string(t.buf))
-}
-
-func (t *tailBuffer) lastLine() string {
-	s := t.String()
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		s = s[i+1:]
+// Close stops a runtime that Start launched. It is safe to call twice.
+func (l *LLM) Close() error {
+	s := &l.sup
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.launcher == nil {
+		return nil
 	}
-	if len(s) > 200 {
-		s = s[:200]
-	}
-	return s
+	return s.launcher.Close()
 }

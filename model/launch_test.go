@@ -3,6 +3,8 @@ package model
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -20,6 +22,10 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv("LLEMMA_FAKE_RUNTIME"); mode != "" {
 		os.Exit(fakeRuntime(mode, os.Getenv("LLEMMA_FAKE_ADDR")))
 	}
+	// The client reads these when no key is configured; the tests say what
+	// key they mean.
+	os.Unsetenv(EnvAPIKey)
+	os.Unsetenv(EnvOpenAIAPIKey)
 	os.Exit(m.Run())
 }
 
@@ -28,7 +34,7 @@ func fakeRuntime(mode, addr string) int {
 	case "die":
 		fmt.Fprintln(os.Stderr, "torch.OutOfMemoryError: CUDA out of memory")
 		return 3
-	case "serve", "stubborn":
+	case "serve", "stubborn", "crash-after-one":
 		if mode == "stubborn" {
 			signal.Ignore(syscall.SIGTERM)
 		}
@@ -41,11 +47,19 @@ func fakeRuntime(mode, addr string) int {
 		}
 		fmt.Println("INFO ready")
 		_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body) // unread bytes would make the exit below reset the connection
 			if r.URL.Path == "/health" {
 				w.WriteHeader(200)
 				return
 			}
-			writeJSON(w, 200, `{"choices":[{"index":0,"text":"\nsimp\n","logprobs":{"token_logprobs":[-0.5],"tokens":["simp"]},"finish_reason":"stop"}]}`)
+			const answer = `{"choices":[{"index":0,"text":"\nsimp\n","logprobs":{"token_logprobs":[-0.5],"tokens":["simp"]},"finish_reason":"stop"}]}`
+			w.Header().Set("Content-Length", fmt.Sprint(len(answer))) // complete before the exit below
+			writeJSON(w, 200, answer)
+			if mode == "crash-after-one" {
+				w.(http.Flusher).Flush()
+				fmt.Fprintln(os.Stderr, "RuntimeError: CUDA error: an illegal memory access was encountered")
+				os.Exit(7)
+			}
 		}))
 		return 0
 	}
@@ -75,7 +89,7 @@ func TestLaunchServeAndStop(t *testing.T) {
 	var mu sync.Mutex
 	var progress []string
 	cfg := testConfig("http://" + addr)
-	cfg.Launch = fakeCommand(t, "serve", addr)
+	cfg.Launch, cfg.stopGrace = fakeCommand(t, "serve", addr), 200*time.Millisecond
 	cfg.OnProgress = func(m string) { mu.Lock(); progress = append(progress, m); mu.Unlock() }
 	l := mustLLM(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -89,7 +103,7 @@ func TestLaunchServeAndStop(t *testing.T) {
 		t.Errorf("progress %q", progress)
 	}
 	mu.Unlock()
-	ln := l.launcher
+	ln := l.sup.launcher
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -151,3 +165,43 @@ func TestLaunchCanceledWhileWaiting(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A launched runtime that dies is restarted on the next proposal, with
+// the cause logged and counted.
+func TestLaunchRestartsDeadRuntime(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	cfg := testConfig("http://" + addr)
+	cfg.Launch = fakeCommand(t, "crash-after-one", addr)
+	var logs strings.Builder
+	var mu sync.Mutex
+	cfg.Log = slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), nil))
+	l := mustLLM(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := range 2 {
+		if got, err := l.Propose(ctx, leanReq("⊢ True")); err != nil || len(got) != 1 {
+			t.Fatalf("proposal %d: %v, %v", i, got, err)
+		}
+		l.sup.mu.Lock()
+		ln := l.sup.launcher
+		l.sup.mu.Unlock()
+		<-ln.Done() // it exits after answering once
+	}
+	if r := l.Stats().Restarts; r != 1 {
+		t.Errorf("restarts %d, want 1", r)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "illegal memory access") {
+		t.Errorf("the death was not logged with its output tail: %s", logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -94,14 +94,98 @@ func affix(name, prefix, suffix string, stop []string) *promptFormat {
 }
 
 // GoalProofstepTemplate is the [GOAL]/[PROOFSTEP] format of Llemma's
-// proof-step pretraining data and ReProver's vLLM path.
+// proof-step pretraining data (Proof-Pile-2) and ReProver's vLLM path.
 const GoalProofstepTemplate = "[GOAL]\n%s\n[PROOFSTEP]\n"
 
-// newPromptFormat resolves PromptFormat ("llemma", "goal-proofstep" or a
-// file path) for backend.
+// GoalProofstepInlineTemplate is the same format without newlines, as
+// llmstep's fine-tuned models were trained on it.
+const GoalProofstepInlineTemplate = "[GOAL]%s[PROOFSTEP]"
+
+// LlemmaOriginalTemplate is the prompt of Llemma's formal2formal
+// evaluation (proofsearch.py, _prompt_fewshot) byte for byte, with %s where
+// the tactic state goes: three Mathlib examples, no trailing newline. Its
+// SHA-256 is LlemmaOriginalSHA256.
+const LlemmaOriginalTemplate = "Given the Lean 4 tactic state, suggest a next tactic.\n" +
+	"Here are some examples:\n\n" +
+	"Tactic state:\n---\n" +
+	"α : Type u_1\n" +
+	"r : α → α → Prop\n" +
+	"inst✝¹ : DecidableEq α\n" +
+	"inst✝ : IsIrrefl α r\n" +
+	"⊢ CutExpand r ≤ InvImage (Finsupp.Lex (rᶜ ⊓ fun x x_1 => x ≠ x_1) fun x x_1 => x < x_1) ↑toFinsupp\n" +
+	"---\nNext tactic:\n---\n" +
+	"rintro s t ⟨u, a, hr, he⟩\n" +
+	"---\n\n" +
+	"Tactic state:\n---\n" +
+	"ι : Type u_1\n" +
+	"I✝ J✝ : Box ι\n" +
+	"x y : ι → ℝ\n" +
+	"I J : WithBot (Box ι)\n" +
+	"⊢ ↑I = ↑J ↔ I = J\n" +
+	"---\nNext tactic:\n---\n" +
+	"simp only [Subset.antisymm_iff, ← le_antisymm_iff, withBotCoe_subset_iff]\n" +
+	"---\n\n" +
+	"Tactic state:\n---\n" +
+	"m n : ℕ\n" +
+	"h : Nat.coprime m n\n" +
+	"⊢ Nat.gcd m n = 1\n" +
+	"---\nNext tactic:\n---\n" +
+	"rw [← h.gcd_eq_one]\n" +
+	"---\n\n" +
+	"Tactic state:\n---\n" +
+	"%s" +
+	LlemmaSuffix
+
+// LlemmaOriginalSHA256 is the SHA-256 of LlemmaOriginalTemplate, as given
+// in the project's anchors (728 bytes).
+const LlemmaOriginalSHA256 = "98d756b0d69ed172cafc18c98237cd71fd6c15e2a0e063d1d0ddd0414b55f1b0"
+
+// The names of the built-in prompt formats (LLMConfig.PromptFormat).
+const (
+	PromptLlemma              = "llemma"                // Llemma's few-shot format, this project's examples per backend
+	PromptLlemmaOriginal      = "llemma-original"       // Llemma's own prompt, byte for byte (Lean 4 only)
+	PromptGoalProofstep       = "goal-proofstep"        // [GOAL]\n...\n[PROOFSTEP]\n (Proof-Pile-2, ReProver)
+	PromptGoalProofstepInline = "goal-proofstep-inline" // [GOAL]...[PROOFSTEP] (llmstep)
+	PromptChat                = "chat"                  // an instruction for a chat model (the default with api chat)
+)
+
+// chatLanguage is the name and code-fence tag of a backend's language.
+func chatLanguage(backend string) (name, tag string) {
+	switch backend {
+	case "coq":
+		return "Coq", "coq"
+	case "isabelle":
+		return "Isabelle", "isabelle"
+	}
+	return "Lean 4", "lean"
+}
+
+// chatFormat is the user message for a chat-tuned prover (DeepSeek-Prover,
+// Kimina, Goedel): the state in a code block, and the answer asked for in
+// one. The server applies the model's chat template.
+func chatFormat(backend string) *promptFormat {
+	name, tag := chatLanguage(backend)
+	pre := "Here is the current tactic state of a " + name + " proof:\n\n```" + tag + "\n"
+	suf := "\n```\n\nGive the single next tactic only, in a ```" + tag + " code block, without explanation."
+	return affix("chat-"+tag, pre, suf, nil)
+}
+
+// newPromptFormat resolves PromptFormat (a built-in name or a file path)
+// for backend.
 func newPromptFormat(format, backend string) (*promptFormat, error) {
 	switch format {
-	case "", "llemma":
+	case PromptLlemmaOriginal:
+		if backend != "" && backend != "lean" {
+			return nil, fmt.Errorf("prompt %s is Lean 4's (Llemma's Mathlib examples); for %s use %s", PromptLlemmaOriginal, backend, PromptLlemma)
+		}
+		pre, suf, _ := strings.Cut(LlemmaOriginalTemplate, "%s")
+		return affix(PromptLlemmaOriginal, pre, suf, []string{"---"}), nil
+	case PromptChat:
+		return chatFormat(backend), nil
+	case PromptGoalProofstepInline:
+		pre, suf, _ := strings.Cut(GoalProofstepInlineTemplate, "%s")
+		return affix(PromptGoalProofstepInline, pre, suf, []string{"[GOAL]", "[PROOFSTEP]", "\n\n"}), nil
+	case "", PromptLlemma:
 		switch backend {
 		case "", "lean":
 			return affix("llemma-lean", fewShotPrefix(leanHeader, leanExamples), LlemmaSuffix, []string{"---"}), nil
@@ -111,13 +195,14 @@ func newPromptFormat(format, backend string) (*promptFormat, error) {
 			return affix("llemma-isabelle", fewShotPrefix(isabelleHeader, isabelleExamples), LlemmaSuffix, []string{"---"}), nil
 		}
 		return nil, fmt.Errorf("unknown backend %q for the llemma prompt (want lean, coq or isabelle)", backend)
-	case "goal-proofstep":
+	case PromptGoalProofstep:
 		pre, suf, _ := strings.Cut(GoalProofstepTemplate, "%s")
-		return affix("goal-proofstep", pre, suf, []string{"[GOAL]", "[PROOFSTEP]", "\n\n"}), nil
+		return affix(PromptGoalProofstep, pre, suf, []string{"[GOAL]", "[PROOFSTEP]", "\n\n"}), nil
 	}
 	data, err := os.ReadFile(format)
 	if err != nil {
-		return nil, fmt.Errorf("reading prompt template (want llemma, goal-proofstep or a file): %w", err)
+		return nil, fmt.Errorf("reading prompt template (want %s, %s, %s, %s, %s or a file): %w",
+			PromptLlemma, PromptLlemmaOriginal, PromptGoalProofstep, PromptGoalProofstepInline, PromptChat, err)
 	}
 	return parsePromptTemplate(format, string(data))
 }
@@ -252,4 +337,34 @@ func cutToTokens(s string, budget int) string {
 
 func indent(line string) int {
 	return len(line) - len(strings.TrimLeft(line, " \t"))
+}
+
+// extractAnswer picks the tactic out of a chat model's answer: what follows
+// the reasoning (</think>) if any, then the body of the first fenced code
+// block if there is one. An answer still thinking when it was cut gives "".
+func extractAnswer(text string) string {
+	if i := strings.LastIndex(text, "</think>"); i >= 0 {
+		text = text[i+len("</think>"):]
+	} else if strings.Contains(text, "<think>") {
+		return ""
+	}
+	open := strings.Index(text, "```")
+	if open < 0 {
+		return text
+	}
+	body := text[open+3:]
+	end := strings.Index(body, "```")
+	nl := strings.IndexByte(body, '\n')
+	switch {
+	case nl >= 0 && (end < 0 || nl < end):
+		body = body[nl+1:] // drop the fence line, with its language tag
+	case end >= 0:
+		return body[:end] // ```tactic``` on one line
+	default:
+		return "" // an unterminated fence line and nothing else
+	}
+	if end := strings.Index(body, "```"); end >= 0 {
+		body = body[:end]
+	}
+	return body
 }

@@ -9,11 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
-
-	"golang.org/x/sync/semaphore"
 
 	"github.com/llemma-prove/llemma-prove/prover"
 )
@@ -22,13 +19,18 @@ import (
 // prover.ErrUnavailable, so errors.Is works with either.
 var ErrUnavailable = fmt.Errorf("model: runtime unavailable: %w", prover.ErrUnavailable)
 
+// ErrUnauthorized: the runtime refused the request's credentials (HTTP 401
+// or 403). Every later request would fail the same way, so a runner should
+// stop rather than fail each theorem.
+var ErrUnauthorized = errors.New("model: runtime refused the credentials")
+
 // errUnsupported marks a request the server refuses by design (n > 1 on
 // old llama.cpp, a list prompt on Ollama's /v1): never retried.
 var errUnsupported = errors.New("model: request not supported by the server")
 
 // RequestError is a model call that failed after every attempt.
 type RequestError struct {
-	URL      string // the endpoint of the last attempt, with the path
+	URL      string // the endpoint of the last attempt, with the path (no password)
 	Attempts int
 	Err      error // the last attempt's error
 	Hint     string
@@ -47,12 +49,16 @@ func (e *RequestError) Error() string {
 }
 
 // Unwrap gives the last error, plus ErrUnavailable when the runtime could
-// not be reached at all.
+// not be reached at all and ErrUnauthorized when it refused the key.
 func (e *RequestError) Unwrap() []error {
+	errs := []error{e.Err}
 	if isUnreachable(e.Err) {
-		return []error{e.Err, ErrUnavailable}
+		errs = append(errs, ErrUnavailable)
 	}
-	return []error{e.Err}
+	if isAuthError(e.Err) {
+		errs = append(errs, ErrUnauthorized)
+	}
+	return errs
 }
 
 func isUnreachable(err error) bool {
@@ -60,53 +66,32 @@ func isUnreachable(err error) bool {
 		errors.Is(err, syscall.ENETUNREACH)
 }
 
-// endpoint is one runtime URL with its health record.
+func isAuthError(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && (ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden)
+}
+
+// endpoint is one runtime URL with its health record and in-flight limit,
+// guarded by the runtime's mutex.
 type endpoint struct {
-	url      string
-	inflight atomic.Int64
-	requests atomic.Int64
-	failures atomic.Int64
+	url  string // base URL, as requests use it
+	name string // the same without a password, for messages
 
-	mu        sync.Mutex
-	fails     int // consecutive endpoint faults
-	downUntil time.Time
+	requests, failures, throttled int64
+
+	fails       int       // consecutive endpoint faults
+	downUntil   time.Time // skipped until then (faults)
+	pausedUntil time.Time // no new requests until then (Retry-After)
+	ls          limitState
 }
 
-func (e *endpoint) down(now time.Time) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return now.Before(e.downUntil)
-}
-
-func (e *endpoint) ok() {
-	e.mu.Lock()
-	e.fails, e.downUntil = 0, time.Time{}
-	e.mu.Unlock()
-}
-
-// fail records a fault; from threshold consecutive faults on, the endpoint
-// is skipped for a cooldown that doubles with each further fault.
-func (e *endpoint) fail(now time.Time, threshold int, cooldown, maxCooldown time.Duration) {
-	e.failures.Add(1)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.fails++
-	if e.fails < threshold {
-		return
-	}
-	d := cooldown
-	for i := threshold; i < e.fails && d < maxCooldown; i++ {
-		d *= 2
-	}
-	e.downUntil = now.Add(min(d, maxCooldown))
-}
-
-// runtime spreads requests over endpoints with a concurrency limit,
-// per-attempt timeouts and retries with backoff.
+// runtime spreads requests over endpoints within their in-flight limits,
+// with per-attempt timeouts and retries with backoff, and records what
+// every attempt cost.
 type runtime struct {
 	eps           []*endpoint
 	hc            *http.Client
-	sem           *semaphore.Weighted
+	key           Secret
 	timeout       time.Duration
 	retries       int
 	backoff       time.Duration
@@ -116,98 +101,262 @@ type runtime struct {
 	cooldown      time.Duration
 	maxCooldown   time.Duration
 	hint          string
-	rr            atomic.Uint64
-	st            *counters
+	total         *Meter // the LLM's run-wide cost
 	now           func() time.Time
+
+	mu      sync.Mutex
+	wake    chan struct{} // closed (and replaced) whenever a slot may have freed
+	rr      int
+	waiting int // requests waiting for a slot
 }
 
-// pick chooses a live endpoint with the fewest requests in flight, not
-// avoid when another exists; if every endpoint is down, the one that comes
-// back soonest is tried anyway.
-func (rt *runtime) pick(avoid *endpoint) *endpoint {
-	now := rt.now()
-	start := int(rt.rr.Add(1))
+func newRuntime(urls []string, lim LimitConfig) *runtime {
+	rt := &runtime{wake: make(chan struct{}), now: time.Now}
+	lim = lim.withDefaults()
+	for _, u := range urls {
+		rt.eps = append(rt.eps, &endpoint{url: u, name: displayURL(u), ls: newLimitState(lim)})
+	}
+	return rt
+}
+
+// signal wakes the requests waiting for a slot. rt.mu must be held.
+func (rt *runtime) signal() {
+	close(rt.wake)
+	rt.wake = make(chan struct{})
+}
+
+// pick chooses the endpoint for the next attempt, rt.mu held: among the
+// live endpoints with a free slot, the least loaded relative to its limit,
+// not avoid when another will do. When every endpoint is down the one that
+// comes back soonest is tried anyway. It returns nil when every candidate
+// is full or paused, with the time a pause ends (zero: wait for a slot).
+func (rt *runtime) pick(now time.Time, avoid *endpoint) (*endpoint, time.Time) {
+	rt.rr++
 	var best, fallback *endpoint
-	var fallbackUntil time.Time
-	for i := range rt.eps {
-		e := rt.eps[(start+i)%len(rt.eps)]
-		if e == avoid && len(rt.eps) > 1 {
-			continue
-		}
-		e.mu.Lock()
-		until := e.downUntil
-		e.mu.Unlock()
-		if now.Before(until) {
-			if fallback == nil || until.Before(fallbackUntil) {
-				fallback, fallbackUntil = e, until
+	var bestLoad float64
+	var wakeAt time.Time
+	allDown := true
+	for pass := 0; pass < 2 && best == nil; pass++ {
+		for i := range rt.eps {
+			e := rt.eps[(rt.rr+i)%len(rt.eps)]
+			down := now.Before(e.downUntil)
+			if !down {
+				allDown = false
 			}
-			continue
+			if pass == 0 && e == avoid && len(rt.eps) > 1 {
+				continue
+			}
+			if now.Before(e.pausedUntil) {
+				if wakeAt.IsZero() || e.pausedUntil.Before(wakeAt) {
+					wakeAt = e.pausedUntil
+				}
+				continue
+			}
+			if e.ls.inflight >= e.ls.capacity() {
+				continue
+			}
+			if down {
+				if fallback == nil || e.downUntil.Before(fallback.downUntil) {
+					fallback = e
+				}
+				continue
+			}
+			load := float64(e.ls.inflight) / float64(e.ls.capacity())
+			if best == nil || load < bestLoad {
+				best, bestLoad = e, load
+			}
 		}
-		if best == nil || e.inflight.Load() < best.inflight.Load() {
-			best = e
-		}
 	}
-	if best != nil {
-		return best
+	if best == nil && allDown && fallback != nil {
+		return fallback, time.Time{}
 	}
-	if fallback != nil {
-		return fallback
-	}
-	return rt.eps[0]
+	return best, wakeAt
 }
 
-// post sends body to path on some endpoint and decodes the answer into a
-// fresh T, retrying per the runtime's policy. It returns one error naming
-// the URL and what failed, or the caller's ctx error.
-func post[T any](ctx context.Context, rt *runtime, path string, body any) (*T, error) {
+// acquire waits for a slot on some endpoint and takes it. It returns the
+// endpoint and how many requests it has in flight with this one.
+func (rt *runtime) acquire(ctx context.Context, avoid *endpoint) (*endpoint, int, error) {
+	for {
+		rt.mu.Lock()
+		e, wakeAt := rt.pick(rt.now(), avoid)
+		if e != nil {
+			e.ls.inflight++
+			e.ls.peak = max(e.ls.peak, e.ls.inflight)
+			busy := e.ls.inflight
+			rt.mu.Unlock()
+			return e, busy, nil
+		}
+		wake := rt.wake
+		rt.waiting++
+		rt.mu.Unlock()
+		err := waitWake(ctx, wake, wakeAt)
+		rt.mu.Lock()
+		rt.waiting--
+		rt.mu.Unlock()
+		if err != nil {
+			return nil, 0, err
+		}
+	}
+}
+
+// waitWake waits until wake is closed, the time at (if set) comes, or ctx
+// ends.
+func waitWake(ctx context.Context, wake <-chan struct{}, at time.Time) error {
+	var timer <-chan time.Time
+	if !at.IsZero() {
+		t := time.NewTimer(max(time.Until(at), time.Millisecond))
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-wake:
+	case <-timer:
+	}
+	return nil
+}
+
+// outcome classifies a finished attempt for the endpoint's record.
+type outcome int
+
+const (
+	outcomeOK       outcome = iota
+	outcomeOverload         // 429, 503, attempt timeout: cut the limit
+	outcomeFault            // the endpoint is broken: count towards cooldown
+	outcomeOther            // the request was at fault (4xx), or the caller left
+)
+
+// release gives back e's slot and records the attempt's outcome.
+func (rt *runtime) release(e *endpoint, busy int, lat time.Duration, o outcome, retryAfter time.Duration) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	now := rt.now()
+	e.ls.inflight--
+	e.requests++
+	switch o {
+	case outcomeOK:
+		e.fails, e.downUntil = 0, time.Time{}
+		e.ls.onSuccess(now, lat, busy)
+	case outcomeOverload:
+		e.failures++
+		e.throttled++
+		e.ls.onOverload(now)
+		if retryAfter > 0 {
+			e.pausedUntil = now.Add(min(retryAfter, rt.maxRetryAfter))
+		}
+	case outcomeFault:
+		e.failures++
+		e.fails++
+		if e.fails >= rt.failThreshold {
+			d := rt.cooldown
+			for i := rt.failThreshold; i < e.fails && d < rt.maxCooldown; i++ {
+				d *= 2
+			}
+			e.downUntil = now.Add(min(d, rt.maxCooldown))
+		}
+	case outcomeOther:
+		e.failures++
+	}
+	rt.signal()
+}
+
+// alternative reports whether an endpoint other than e is neither down
+// nor paused.
+func (rt *runtime) alternative(e *endpoint) bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	now := rt.now()
+	for _, o := range rt.eps {
+		if o != e && !now.Before(o.downUntil) && !now.Before(o.pausedUntil) {
+			return true
+		}
+	}
+	return false
+}
+
+// usageReporter is a decoded answer that knows its token accounting.
+type usageReporter interface {
+	usage() (prompt, completion, cached int)
+}
+
+// post sends body to path on some endpoint and decodes the answer into
+// out, retrying per the runtime's policy, and records the cost of every
+// attempt in ctx's meters. It returns one error naming the URL and what
+// failed, or the caller's ctx error.
+func (rt *runtime) post(ctx context.Context, path string, body any, out usageReporter) error {
 	data, err := json.Marshal(body)
 	if err != nil {
-		return nil, fmt.Errorf("encoding request: %w", err)
+		return fmt.Errorf("encoding request: %w", err)
 	}
 	var last error
 	var lastEP *endpoint
 	attempts := 0
 	for attempt := 0; attempt <= rt.retries; attempt++ {
-		if attempt > 0 {
-			rt.st.retries.Add(1)
+		q0 := time.Now()
+		ep, busy, err := rt.acquire(ctx, lastEP)
+		queued := time.Since(q0)
+		if err != nil {
+			record(ctx, rt.total, Cost{QueueTime: queued})
+			return ctxError(ctx, last)
 		}
-		if err := rt.sem.Acquire(ctx, 1); err != nil {
-			return nil, ctxError(ctx, last)
-		}
-		ep := rt.pick(lastEP)
 		lastEP = ep
 		attempts++
-		out := new(T)
-		err := rt.attempt(ctx, ep, path, data, out)
-		rt.sem.Release(1)
-		if err == nil {
-			ep.ok()
-			return out, nil
+		t0 := time.Now()
+		err = rt.attempt(ctx, ep, path, data, out)
+		lat := time.Since(t0)
+		c := Cost{Requests: 1, ModelTime: lat, QueueTime: queued}
+		if attempt > 0 {
+			c.Retries = 1
 		}
-		rt.st.failures.Add(1)
+		if err == nil {
+			c.PromptTokens, c.CompletionTokens, c.CachedTokens = usageCounts(out)
+			rt.release(ep, busy, lat, outcomeOK, 0)
+			record(ctx, rt.total, c)
+			return nil
+		}
+		c.Failures = 1
+		retry, o, wait, retryAfter := rt.classify(err, attempt)
 		if ctx.Err() != nil {
-			return nil, ctxError(ctx, err)
+			o = outcomeOther // the caller left: says nothing about the endpoint
+		}
+		if o == outcomeOverload {
+			c.Throttled = 1
+		}
+		rt.release(ep, busy, lat, o, retryAfter)
+		record(ctx, rt.total, c)
+		if ctx.Err() != nil {
+			return ctxError(ctx, err)
 		}
 		last = err
-		retry, fault, wait := rt.classify(err, attempt)
-		if fault {
-			ep.fail(rt.now(), rt.failThreshold, rt.cooldown, rt.maxCooldown)
-		}
 		if !retry || attempt == rt.retries {
 			break
+		}
+		if retryAfter > 0 && rt.alternative(ep) {
+			wait = rt.backoffFor(attempt) // the pause is this endpoint's: try another one
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			break // the caller's budget ends before the retry could start
 		}
 		if err := sleepCtx(ctx, wait); err != nil {
-			return nil, ctxError(ctx, last)
+			return ctxError(ctx, last)
 		}
 	}
-	re := &RequestError{URL: lastEP.url + path, Attempts: attempts, Err: last}
-	if isUnreachable(last) {
+	re := &RequestError{URL: lastEP.name + path, Attempts: attempts, Err: last}
+	switch {
+	case isUnreachable(last):
 		re.Hint = rt.hint
+	case isAuthError(last) && rt.key == "":
+		re.Hint = "the runtime wants an API key: set model.api-key-file, " + EnvAPIKey + " or " + EnvOpenAIAPIKey
+	case isAuthError(last):
+		re.Hint = "the runtime refused the API key given: check model.api-key-file / " + EnvAPIKey
 	}
-	return nil, re
+	return re
+}
+
+func usageCounts(out usageReporter) (int64, int64, int64) {
+	p, c, k := out.usage()
+	return int64(p), int64(c), int64(k)
 }
 
 func ctxError(ctx context.Context, last error) error {
@@ -221,52 +370,48 @@ func ctxError(ctx context.Context, last error) error {
 var errAttemptTimeout = errors.New("no complete answer within the request timeout")
 
 func (rt *runtime) attempt(ctx context.Context, ep *endpoint, path string, data []byte, out any) error {
-	ep.inflight.Add(1)
-	defer ep.inflight.Add(-1)
-	ep.requests.Add(1)
-	rt.st.requests.Add(1)
 	actx, cancel := context.WithTimeoutCause(ctx, rt.timeout, errAttemptTimeout)
 	defer cancel()
-	err := doJSON(actx, rt.hc, http.MethodPost, ep.url+path, data, out)
+	err := doJSON(actx, rt.hc, http.MethodPost, ep.url+path, ep.name+path, data, out, rt.key)
 	if kind := unsupportedKind(err); kind != "" {
 		return fmt.Errorf("%w (%s): %w", errUnsupported, kind, err)
 	}
 	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), errAttemptTimeout) {
-		return fmt.Errorf("POST %s: %w (%v): %w", ep.url+path, errAttemptTimeout, rt.timeout, err)
+		return fmt.Errorf("POST %s: %w (%v): %w", ep.name+path, errAttemptTimeout, rt.timeout, err)
 	}
 	return err
 }
 
-// classify says whether err is worth another attempt, whether it counts
-// against the endpoint's health, and how long to wait first.
-func (rt *runtime) classify(err error, attempt int) (retry, fault bool, wait time.Duration) {
+// classify says whether err is worth another attempt, what it says about
+// the endpoint, how long to wait first, and the Retry-After asked for.
+func (rt *runtime) classify(err error, attempt int) (retry bool, o outcome, wait, retryAfter time.Duration) {
 	wait = rt.backoffFor(attempt)
 	if errors.Is(err, errUnsupported) {
-		return false, false, 0
+		return false, outcomeOther, 0, 0
+	}
+	if errors.Is(err, errAttemptTimeout) {
+		return true, outcomeOverload, wait, 0
 	}
 	var ae *APIError
 	if errors.As(err, &ae) {
+		if ae.RetryAfter > 0 {
+			retryAfter = min(ae.RetryAfter, rt.maxRetryAfter)
+		}
 		switch {
-		case ae.Status == http.StatusTooManyRequests:
+		case ae.Status == http.StatusTooManyRequests || ae.Status == http.StatusServiceUnavailable:
 			// Busy, not broken: honour Retry-After.
-			if ae.RetryAfter > 0 {
-				wait = max(wait, min(ae.RetryAfter, rt.maxRetryAfter))
-			}
-			return true, false, wait
+			return true, outcomeOverload, max(wait, retryAfter), retryAfter
 		case ae.Status == http.StatusRequestTimeout:
-			return true, false, wait
+			return true, outcomeOverload, wait, 0
 		case ae.Status >= 500:
-			if ae.RetryAfter > 0 {
-				wait = max(wait, min(ae.RetryAfter, rt.maxRetryAfter))
-			}
-			return true, true, wait
+			return true, outcomeFault, max(wait, retryAfter), 0
 		default:
-			return false, false, 0 // a bad request stays bad
+			return false, outcomeOther, 0, 0 // a bad request (or key) stays bad
 		}
 	}
-	// Transport errors, cut bodies, timeouts and malformed bodies: the
-	// endpoint is at fault; another attempt (maybe elsewhere) may work.
-	return true, true, wait
+	// Transport errors, cut bodies and malformed bodies: the endpoint is at
+	// fault; another attempt (maybe elsewhere) may work.
+	return true, outcomeFault, wait, 0
 }
 
 // backoffFor is exponential backoff with jitter in [d/2, d].
@@ -311,4 +456,42 @@ func unsupportedKind(err error) string {
 		return "prompt-list"
 	}
 	return ""
+}
+
+// EndpointStats is one runtime URL's record.
+type EndpointStats struct {
+	URL       string // without a password
+	Requests  int64
+	Failures  int64
+	Throttled int64 // 429/503 answers and timed-out attempts
+	InFlight  int64
+	// Limit is the current in-flight limit, PeakInFlight the most in
+	// flight at once, LimitCuts how often congestion cut the limit.
+	Limit        float64
+	PeakInFlight int64
+	LimitCuts    int64
+	// Baseline is the smallest recent latency (0 before any answer).
+	Baseline time.Duration
+	Down     bool // skipped until its cooldown ends
+}
+
+// queued is the number of requests waiting for a slot.
+func (rt *runtime) queued() int {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.waiting
+}
+
+func (rt *runtime) endpointStats() []EndpointStats {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	now := rt.now()
+	out := make([]EndpointStats, 0, len(rt.eps))
+	for _, e := range rt.eps {
+		out = append(out, EndpointStats{URL: e.name, Requests: e.requests, Failures: e.failures,
+			Throttled: e.throttled, InFlight: int64(e.ls.inflight), Limit: e.ls.limit,
+			PeakInFlight: int64(e.ls.peak), LimitCuts: e.ls.cuts, Baseline: e.ls.baseline(),
+			Down: now.Before(e.downUntil)})
+	}
+	return out
 }

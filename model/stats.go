@@ -13,7 +13,7 @@ import (
 
 // Stats counts what the proposer did, for logs and reports.
 type Stats struct {
-	Proposals int64 // Propose calls (ProposeBatch counts each request)
+	Proposals int64 // states proposed for
 	Requests  int64 // HTTP attempts
 	Retries   int64 // attempts after the first of a call
 	Failures  int64 // attempts that failed
@@ -28,21 +28,15 @@ type Stats struct {
 	RejectedByRule map[string]int64
 	Kept           int64 // candidates returned
 	PromptsCut     int64 // states cut to fit the context window
+	Restarts       int64 // launched runtime restarted after it died
+	Queued         int64 // requests waiting for an in-flight slot now
+	Cost           Cost  // what all proposals cost (LLM.Cost)
 	Endpoints      []EndpointStats
 }
 
-// EndpointStats is one runtime URL's record.
-type EndpointStats struct {
-	URL      string
-	Requests int64
-	Failures int64
-	InFlight int64
-	Down     bool // skipped until its cooldown ends
-}
-
 type counters struct {
-	proposals, requests, retries, failures, samples, truncated, noLogprobs atomic.Int64
-	empty, duplicates, rejected, kept, promptsCut                          atomic.Int64
+	proposals, samples, truncated, noLogprobs     atomic.Int64
+	empty, duplicates, rejected, kept, promptsCut atomic.Int64
 
 	mu     sync.Mutex
 	byRule map[string]int64

@@ -309,7 +309,7 @@ func (a *app) newLLM(backend string) (*model.LLM, error) {
 		Model:        name,
 		API:          a.v.GetString("model.api"),
 		Samples:      samples,
-		Temperature:  a.v.GetFloat64("model.temperature"),
+		Temperature:  func() *float64 { t := a.v.GetFloat64("model.temperature"); return &t }(),
 		Beam:         a.v.GetBool("model.beam"),
 		PromptFormat: a.v.GetString("model.prompt"),
 		Backend:      backend,
