@@ -226,6 +226,10 @@ func (b *Backend) Stats() Stats {
 // Close stops the idle processes and waits a moment for sessions still
 // open to give theirs back (a process given back later is stopped then).
 func (b *Backend) Close() error {
+	st := b.Stats()
+	b.cfg.Log.Info("coq backend closing", "sessions", st.Sessions, "started", st.Started, "start_failures", st.StartFailures,
+		"restarts", st.Restarts, "interrupted", st.Interrupted, "killed", st.Killed, "crashes", st.Crashes, "recycled", st.Recycled,
+		"start_time", st.StartTime, "prelude_time", st.PreludeTime, "load_time", st.LoadTime, "checker_cpu", st.CheckerCPU, "broken", st.Broken)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*b.cfg.Grace)
 	err := b.pool.Close(ctx)
 	cancel()

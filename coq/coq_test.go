@@ -318,3 +318,64 @@ func TestParseShowAndAssumptions(t *testing.T) {
 		t.Fatal("found assumptions in an error")
 	}
 }
+
+// BenchmarkTimeoutCost measures what a tactic past its budget costs the
+// search: stopped by SIGINT (the process kept), or killed (a new process,
+// the prelude and the theorem loaded again, the path replayed), as the
+// next tactic on a node two tactics deep sees it.
+func BenchmarkTimeoutCost(b *testing.B) {
+	if testing.Short() {
+		b.Skip("skipping: runs the real coqtop (-short)")
+	}
+	if _, err := exec.LookPath("coqtop"); err != nil {
+		b.Skip("skipping: coqtop not installed")
+	}
+	thm, err := ParseTheorem("mathd_algebra_141", algebra141)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	be := New(Config{Workers: 1})
+	defer be.Close()
+	sess, err := be.Open(ctx, thm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sess.Close()
+	s := sess.(*session)
+	r, err := s.Apply(ctx, 0, "intros.", time.Second)
+	if err != nil || r.Status != prover.StepOpen {
+		b.Fatalf("intros: %+v %v", r, err)
+	}
+	r, err = s.Apply(ctx, r.State.ID, "assert (H : a + b = 27) by lra.", time.Second)
+	if err != nil || r.Status != prover.StepOpen {
+		b.Fatalf("assert: %+v %v", r, err)
+	}
+	deep := r.State.ID
+	const budget = 100 * time.Millisecond
+	b.Run("interrupt", func(b *testing.B) {
+		for b.Loop() {
+			r, err := s.Apply(ctx, deep, "let rec f x := f x in f 0.", budget)
+			if err != nil || r.Status != prover.StepTimeout {
+				b.Fatalf("loop: %+v %v", r, err)
+			}
+			if r, err := s.Apply(ctx, deep, "lra.", time.Second); err != nil || r.Status == prover.StepTimeout {
+				b.Fatalf("next tactic: %+v %v", r, err)
+			}
+		}
+		b.ReportMetric(float64(s.Stats().Restarts), "restarts")
+	})
+	b.Run("kill", func(b *testing.B) {
+		for b.Loop() {
+			r, err := s.Apply(ctx, deep, "let rec f x := f x in f 0.", budget)
+			if err != nil || r.Status != prover.StepTimeout {
+				b.Fatalf("loop: %+v %v", r, err)
+			}
+			s.c.kill() // as if it had ignored SIGINT
+			s.detach()
+			if r, err := s.Apply(ctx, deep, "lra.", time.Second); err != nil || r.Status == prover.StepTimeout {
+				b.Fatalf("next tactic: %+v %v", r, err)
+			}
+		}
+	})
+}

@@ -79,6 +79,7 @@ type coqtop struct {
 	dead  bool // poisoned (killed, died, interrupted at the wrong moment): never reuse
 	grace time.Duration
 
+	state       int           // the state id of the last prompt
 	startTime   time.Duration // exec through the prelude (Backend.startWarm)
 	sessions    int           // sessions that have used it
 	spent       time.Duration // CPU time of the last exchange
@@ -168,7 +169,7 @@ func (c *coqtop) exchange(ctx context.Context, sentence string, lim limits) (rep
 	if ctx.Err() != nil {
 		return reply{}, fmt.Errorf("%s not sent: %w", lim.what, context.Cause(ctx))
 	}
-	start := time.Now()
+	start, before := time.Now(), c.state
 	cpu0 := c.p.CPUTime()
 	used := func() time.Duration { return max(c.p.CPUTime()-cpu0, 0) }
 	defer func() {
@@ -212,7 +213,7 @@ func (c *coqtop) exchange(ctx context.Context, sentence string, lim limits) (rep
 			lim.what, lim.wall, used().Round(time.Millisecond), errDeadline)
 	case err != nil:
 		return reply{}, c.died(err)
-	case interrupted != nil && r.interrupted():
+	case interrupted != nil && r.interrupted() && r.State == before:
 		return r, interrupted
 	case interrupted != nil:
 		// The sentence ended on its own as SIGINT was sent: the signal is
@@ -220,6 +221,7 @@ func (c *coqtop) exchange(ctx context.Context, sentence string, lim limits) (rep
 		c.kill()
 		return reply{}, fmt.Errorf("%w (it answered %v later, as it was interrupted; process killed)", interrupted, elapsed)
 	}
+	c.state = r.State
 	return r, nil
 }
 
@@ -243,6 +245,7 @@ func (c *coqtop) watch(ctx context.Context, lim limits, used func() time.Duratio
 		cpuAt    time.Duration    // CPU used when SIGINT was sent
 		cpuGrace time.Duration    // CPU allowed after it (0: none)
 		why      error            // the kill's reason
+		ctxEnded bool
 	)
 	begin := time.Now()
 	kill := func() {
@@ -262,9 +265,12 @@ func (c *coqtop) watch(ctx context.Context, lim limits, used func() time.Duratio
 		if w.stopped {
 			return
 		}
+		if forBudget && ctxEnded {
+			return // the kill is already due a grace after the ctx's end
+		}
 		graceC = time.After(c.grace)
 		if w.interrupted != nil {
-			cpuGrace = 0 // the ctx ended too: no more waiting
+			cpuGrace = 0 // the ctx ended after the budget's SIGINT: no more waiting
 			return
 		}
 		u := used()
@@ -298,7 +304,7 @@ func (c *coqtop) watch(ctx context.Context, lim limits, used func() time.Duratio
 				return
 			}
 		case <-ctxDone:
-			ctxDone = nil
+			ctxDone, ctxEnded = nil, true
 			if lim.first {
 				// A starting coqtop is not worth saving.
 				why = fmt.Errorf("no first prompt within %v: %w", time.Since(begin).Round(time.Millisecond), context.Cause(ctx))
