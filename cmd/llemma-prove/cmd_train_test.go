@@ -68,7 +68,7 @@ func TestTrainEndToEnd(t *testing.T) {
 	writeTraces(t, traces, "valid")
 	out := filepath.Join(tmp, "models", "knn.gz")
 	cache := filepath.Join(tmp, "cache")
-	args := []string{"train", "--stdlib", std, "--traces", traces, "--out", out, "--cache", cache, "--timeout", "30s"}
+	args := []string{"train", "--stdlib", std, "--traces", traces, "--negatives", "--out", out, "--cache", cache, "--timeout", "30s"}
 	_, stderr, code := runCLI(t, args...)
 	if code != 0 {
 		t.Fatalf("train exit %d: %s", code, stderr)
