@@ -43,6 +43,8 @@ var (
 	simWaves     = flag.Int("sim.waves", 2, "theorems per run: at least waves x concurrency")
 	simProofRate = flag.Float64("sim.p-proof", 0.02, "probability that a (state, tactic) check closes the goal")
 	simOpenRate  = flag.Float64("sim.p-open", 0.35, "probability that a check leaves a new state")
+	simInflight  = flag.Int("sim.inflight", 0, "client: in-flight limit per endpoint at the start (0: the default)")
+	simMaxInfl   = flag.Int("sim.max-inflight", 0, "client: ceiling of the adaptive limit (0: the default; = -sim.inflight: fixed)")
 )
 
 // checker is a fake proof checker: each check holds one of a fixed number
@@ -158,7 +160,7 @@ func runWorkload(tb testing.TB, conc int) runFigures {
 	defer r.Close()
 	seed := int64(1)
 	llm, err := model.NewLLM(model.LLMConfig{URLs: []string{r.URL}, Model: "llemma-sim", Samples: *simSamples, Seed: &seed,
-		Timeout: time.Minute})
+		Timeout: time.Minute, Limits: model.LimitConfig{Initial: *simInflight, Max: *simMaxInfl}})
 	if err != nil {
 		tb.Fatal(err)
 	}
