@@ -3,7 +3,9 @@ package lean
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,24 +30,44 @@ type Config struct {
 	// RSSLimit recycles a process whose resident set exceeds it, in bytes
 	// (default 8 GiB). Negative: never.
 	RSSLimit int64
-	// Workers is the number of search processes (default 1). Final
-	// verification runs on its own processes (VerifyWorkers, default 1).
-	Workers       int
+	// Workers is the number of search processes (default 1).
+	Workers int
+	// VerifyWorkers is the number of final checks run at once (default
+	// 1). A final check never uses a REPL: it starts fresh lean processes
+	// (see Verify).
 	VerifyWorkers int
-	// RequestTimeout bounds every request that has no deadline of its own:
-	// loading a theorem, replaying a tactic, the final check (default 2 min).
+	// Lake is the lake command asked, once, for the project's toolchain
+	// and LEAN_PATH (`lake env printenv` in Project; default "lake").
+	Lake string
+	// CompileTimeout bounds each lean process of a final check: the
+	// challenge, the solution and the compare file (default 10 min).
+	CompileTimeout time.Duration
+	// WorkDir holds the final checks' job directories, each removed when
+	// its check ends (default: the system temporary directory).
+	WorkDir string
+	// Readable lists paths the sandboxed lean processes may read besides
+	// the system, the toolchain, the project and its LEAN_PATH (e.g. a
+	// toolchain reached through a symlink farm).
+	Readable []string
+	// RequireSandbox makes a final check fail with an error when the
+	// kernel cannot confine lean (no Landlock); by default the check runs
+	// unconfined and Verification.Sandbox says so.
+	RequireSandbox bool
+	// RequestTimeout bounds every REPL request that has no deadline of its
+	// own: loading a theorem, replaying a tactic (default 2 min).
 	RequestTimeout time.Duration
 	// StartTimeout bounds starting a process and loading its header
 	// (default 10 min: a cold Mathlib import is slow).
 	StartTimeout time.Duration
 	// AllowNativeDecide lets native_decide through the tactic policy and
-	// Lean.ofReduceBool through the axiom audit.
+	// Lean.ofReduceBool and Lean.trustCompiler through the axiom audit.
 	AllowNativeDecide bool
 	// AllowedAxioms replaces the axiom allow-list (default propext,
-	// Classical.choice, Quot.sound). Listing sorryAx is the only way to
-	// accept it.
+	// Classical.choice, Quot.sound), by full name. sorryAx is never
+	// accepted, and the native_decide axioms only by AllowNativeDecide.
 	AllowedAxioms []string
-	// Env is added to the REPL's environment (KEY=value).
+	// Env is added to the environment of every process the backend
+	// starts (KEY=value).
 	Env []string
 }
 
@@ -78,25 +100,43 @@ func (c Config) withDefaults() Config {
 	if c.StartTimeout <= 0 {
 		c.StartTimeout = 10 * time.Minute
 	}
+	if c.Lake == "" {
+		c.Lake = "lake"
+	}
+	if c.CompileTimeout <= 0 {
+		c.CompileTimeout = 10 * time.Minute
+	}
+	if c.WorkDir == "" {
+		c.WorkDir = os.TempDir()
+	}
 	if c.AllowedAxioms == nil {
 		c.AllowedAxioms = slices.Clone(DefaultAxioms)
-		if c.AllowNativeDecide {
-			c.AllowedAxioms = append(c.AllowedAxioms, "Lean.ofReduceBool")
-		}
+	} else {
+		c.AllowedAxioms = slices.Clone(c.AllowedAxioms)
 	}
 	c.Env = slices.Clone(c.Env)
 	return c
 }
 
-// Backend is the Lean 4 backend: a warm search pool and a separate
-// verification pool of REPL processes. Processes start lazily.
+// Backend is the Lean 4 backend: a warm pool of REPL processes for the
+// search (started lazily), and final checks that each start fresh lean
+// processes and never touch the pool.
 type Backend struct {
 	cfg    Config
 	gen    atomic.Uint64
 	search *pool
-	verify *pool
 	policy prover.LeanPolicy
 	closed atomic.Bool
+
+	life      context.Context // cancelled by Close: running checks stop
+	stop      context.CancelFunc
+	verifySem chan struct{}
+	compiles  atomic.Int64 // lean processes started by final checks
+
+	tcMu sync.Mutex
+	tc   *toolchain // what `lake env` said, once it answered
+
+	testWritable []string // tests only: where the lean double may log
 }
 
 var _ prover.Backend = (*Backend)(nil)
@@ -113,7 +153,8 @@ func New(cfg Config) (*Backend, error) {
 	}
 	b := &Backend{cfg: c, policy: prover.LeanPolicy{AllowNativeDecide: c.AllowNativeDecide}}
 	b.search = newPool(&b.cfg, "search", c.Workers, &b.gen)
-	b.verify = newPool(&b.cfg, "verify", c.VerifyWorkers, &b.gen)
+	b.life, b.stop = context.WithCancel(context.Background())
+	b.verifySem = make(chan struct{}, c.VerifyWorkers)
 	return b, nil
 }
 
@@ -126,26 +167,32 @@ func (b *Backend) Name() string { return "lean" }
 // Policy is the Lean tactic policy.
 func (b *Backend) Policy() prover.Policy { return b.policy }
 
-// Stats counts process starts across both pools.
+// Stats counts process starts.
 type Stats struct {
+	// Starts and Restarts count REPL processes of the search pool.
 	Starts, Restarts int64
+	// Compiles counts the lean processes final checks started (three per
+	// check with a challenge, two without).
+	Compiles int64
 }
 
 // Stats reports how many processes were started and restarted.
 func (b *Backend) Stats() Stats {
 	return Stats{
-		Starts:   b.search.starts.Load() + b.verify.starts.Load(),
-		Restarts: b.search.restarts.Load() + b.verify.restarts.Load(),
+		Starts:   b.search.starts.Load(),
+		Restarts: b.search.restarts.Load(),
+		Compiles: b.compiles.Load(),
 	}
 }
 
-// Close stops every process. Sessions still open fail their next request.
+// Close stops every process: sessions still open fail their next
+// request, running final checks are killed and return ErrClosed.
 func (b *Backend) Close() error {
 	if b.closed.Swap(true) {
 		return nil
 	}
+	b.stop()
 	b.search.close()
-	b.verify.close()
 	return nil
 }
 

@@ -20,7 +20,15 @@
 //   - sessions (session.go): search branches on REPL proofState ids, tagged
 //     with the process generation, and rebuilt by replaying the tactic path
 //     after a restart;
-//   - final verification (verify.go): the whole proof re-checked in command
-//     mode on a process that did not run the search, with an axiom audit;
+//   - final verification (verify.go, scan.go, tool.go; VERIFY.md says what
+//     it guarantees): challenge vs solution, never on a REPL. The file is
+//     tokenised and refused if it would run its own code at compile or
+//     import time, escape the kernel, reach the system or declare global
+//     syntax; then fresh lean processes (internal/proc, sandboxed by
+//     internal/sandbox) compile the challenge alone (the
+//     statement with sorry, in namespace LlemmaChallenge), the solution as
+//     module LlemmaSolution, and a harness-written file that imports both
+//     and has the kernel check that _root_.NAME has the challenge's type,
+//     and lists its axioms by full name for the allow-list;
 //   - the miniF2F loader (loader.go) and the doctor (doctor.go).
 package lean

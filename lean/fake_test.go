@@ -9,6 +9,10 @@ package lean
 //	        exit 3 with the difference on stderr.
 //	sim     a scripted REPL (simWorld) with failure injection from
 //	        LLEMMA_FAKE_LEAN_FAULT (see simFaults).
+//
+// With LLEMMA_FAKE_TOOLCHAIN set and invoked as lake or lean (symlinks of
+// a fake toolchain), it is the command-line double of toolchain_test.go
+// instead.
 
 import (
 	"bufio"
@@ -16,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strconv"
@@ -26,6 +31,14 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv("LLEMMA_FAKE_TOOLCHAIN") != "" {
+		switch filepath.Base(os.Args[0]) {
+		case "lake":
+			os.Exit(fakeLake(os.Args[1:], os.Stdout, os.Stderr))
+		case "lean":
+			os.Exit(fakeLeanCLI(os.Args[1:], os.Stdout, os.Stderr))
+		}
+	}
 	if mode := os.Getenv("LLEMMA_FAKE_LEAN"); mode != "" {
 		os.Exit(runFake(mode, os.Stdin, os.Stdout, os.Stderr))
 	}
@@ -660,6 +673,23 @@ func simCommand(cmd string, env int, envs *[]simEnv, states *[]simState) map[str
 	if !ok {
 		return map[string]any{"env": newEnv(simEnv{}), "messages": []any{msg("error", "unexpected end of input")}}
 	}
+	errs, ax := simProof(thm, proof)
+	var msgs []any
+	for _, e := range errs {
+		msgs = append(msgs, msg("error", e))
+	}
+	resp := map[string]any{"env": newEnv(simEnv{thm: name, ax: ax})}
+	if len(msgs) > 0 {
+		resp["messages"] = msgs
+	}
+	return resp
+}
+
+// simProof runs a tactic block (as Assemble writes it: two-space indent,
+// deeper lines continue a tactic) through thm's script in command mode:
+// the errors Lean would report and the axioms of the finished proof.
+// The lean command-line double uses it too.
+func simProof(thm simThm, proof string) (errs []string, ax []string) {
 	var tactics []string
 	for _, line := range strings.Split(strings.TrimRight(proof, "\n"), "\n") {
 		if strings.HasPrefix(line, "    ") && len(tactics) > 0 {
@@ -669,37 +699,30 @@ func simCommand(cmd string, env int, envs *[]simEnv, states *[]simState) map[str
 		tactics = append(tactics, strings.TrimPrefix(line, "  "))
 	}
 	goals := []string{thm.root}
-	ax := thm.axioms
+	ax = thm.axioms
 	if ax == nil {
 		ax = []string{"propext", "Classical.choice", "Quot.sound"}
 	}
-	var msgs []any
 	for _, tac := range tactics {
 		if len(goals) == 0 {
-			msgs = append(msgs, msg("error", "no goals to be proved"))
-			break
+			return []string{"no goals to be proved"}, ax
 		}
 		sp, ok := thm.steps[step(goals[0], tac)]
 		if !ok || sp.kind != "goals" {
-			msgs = append(msgs, msg("error", "tactic "+tac+" failed"))
-			break
+			return []string{"tactic " + tac + " failed"}, ax
 		}
 		goals = append(append([]string{}, sp.next...), goals[1:]...)
 		if sp.axiom != "" {
 			ax = append(append([]string{}, ax...), sp.axiom)
 		}
 	}
-	if len(msgs) == 0 && len(goals) > 0 {
-		msgs = append(msgs, msg("error", "unsolved goals\n"+strings.Join(goals, "\n\n")))
+	if len(goals) > 0 {
+		return []string{"unsolved goals\n" + strings.Join(goals, "\n\n")}, ax
 	}
-	if len(msgs) == 0 && thm.cmdFail != "" {
-		msgs = append(msgs, msg("error", thm.cmdFail))
+	if thm.cmdFail != "" {
+		return []string{thm.cmdFail}, ax
 	}
-	resp := map[string]any{"env": newEnv(simEnv{thm: name, ax: ax})}
-	if len(msgs) > 0 {
-		resp["messages"] = msgs
-	}
-	return resp
+	return nil, ax
 }
 
 // hangForever blocks like a wedged REPL. A bare `select {}` would not do:

@@ -122,9 +122,10 @@ func jsonValue(t testing.TB, b []byte) any {
 func fakeConfig(mode string, env ...string) Config {
 	exe, _ := os.Executable()
 	return Config{
-		Repl:           []string{exe},
-		MemoryLimit:    -1, // the race detector's shadow memory does not fit in RLIMIT_AS
-		Env:            append([]string{"LLEMMA_FAKE_LEAN=" + mode}, env...),
+		Repl:        []string{exe},
+		MemoryLimit: -1, // the race detector's shadow memory does not fit in RLIMIT_AS
+		// A race-instrumented fake sleeps 1 s at exit unless told not to.
+		Env:            append([]string{"LLEMMA_FAKE_LEAN=" + mode, "GORACE=" + strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")}, env...),
 		StartTimeout:   10 * time.Second,
 		RequestTimeout: 10 * time.Second,
 	}

@@ -30,7 +30,13 @@ func simTheorem(name string) prover.Theorem {
 
 // newSimBackend starts a backend on the simulator; faults go to
 // LLEMMA_FAKE_LEAN_FAULT, once-only faults fire in the first process.
+// The final checks run on the lake/lean double of toolchain_test.go.
 func newSimBackend(t testing.TB, faults string, mod func(*Config)) (*Backend, string) {
+	b, logPath, _ := newSimBackendTC(t, faults, mod)
+	return b, logPath
+}
+
+func newSimBackendTC(t testing.TB, faults string, mod func(*Config)) (*Backend, string, *fakeTC) {
 	t.Helper()
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "requests.log")
@@ -40,6 +46,9 @@ func newSimBackend(t testing.TB, faults string, mod func(*Config)) (*Backend, st
 		"LLEMMA_FAKE_LEAN_LOG="+logPath)
 	cfg.StartTimeout = 5 * time.Second
 	cfg.RequestTimeout = 5 * time.Second
+	cfg.CompileTimeout = 20 * time.Second
+	tc := newFakeTC(t)
+	tc.configure(&cfg)
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -47,11 +56,10 @@ func newSimBackend(t testing.TB, faults string, mod func(*Config)) (*Backend, st
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []*pool{b.search, b.verify} {
-		p.backoffBase, p.backoffMax, p.grace = time.Millisecond, 20*time.Millisecond, 500*time.Millisecond
-	}
+	b.search.backoffBase, b.search.backoffMax, b.search.grace = time.Millisecond, 20*time.Millisecond, 500*time.Millisecond
+	tc.attach(b)
 	t.Cleanup(func() { b.Close() })
-	return b, logPath
+	return b, logPath, tc
 }
 
 // listProposer proposes the same scored tactics everywhere: the search
@@ -95,8 +103,8 @@ func TestAgentVerdicts(t *testing.T) {
 	}{
 		{thm: "sim_two_step", want: prover.StatusProved},
 		{thm: "sim_trap", want: prover.StatusFailed, errWants: "search ended"},
-		{thm: "sim_cmd_fail", want: prover.StatusFailed, errWants: "failed final check: lean error at line 1: fail to show termination"},
-		{thm: "sim_bad_axiom", want: prover.StatusFailed, errWants: "disallowed axioms: sorryAx"},
+		{thm: "sim_cmd_fail", want: prover.StatusFailed, errWants: "failed final check: lean error at line 7: fail to show termination"},
+		{thm: "sim_bad_axiom", want: prover.StatusFailed, errWants: "the proof uses sorry; disallowed axioms: sorryAx"},
 		{thm: "sim_native", want: prover.StatusFailed, errWants: "search ended"},
 		{thm: "sim_native", native: true, want: prover.StatusProved},
 	}
@@ -289,6 +297,8 @@ func TestCrashingTacticFailsAndSessionGoesOn(t *testing.T) {
 	}
 }
 
+// TestVerifyRejects: the final check on files assembled from the sim
+// theorems' tactics.
 func TestVerifyRejects(t *testing.T) {
 	t.Parallel()
 	b, _ := newSimBackend(t, "", nil)
@@ -296,17 +306,20 @@ func TestVerifyRejects(t *testing.T) {
 	thm := simTheorem("sim_two_step")
 	good := b.Assemble(thm, []string{"intro x hx", "subst hx", "norm_num"})
 	v, err := b.Verify(ctx, prover.VerifyRequest{Name: thm.Name, Challenge: &thm, Solution: good})
-	if err != nil || !v.Verified || !slices.Equal(v.Axioms, DefaultAxioms) {
+	if err != nil || !v.Verified || !slices.Equal(v.Axioms, []string{"Classical.choice", "Quot.sound", "propext"}) {
 		t.Fatalf("Verify(good) = %+v, %v", v, err)
+	}
+	if v.Constant != thm.Name || v.Type != "∀ x : ℝ, x = 2 → x + 1 = 3" || v.Sandbox == "" {
+		t.Errorf("Verify(good) constant %q type %q sandbox %q", v.Constant, v.Type, v.Sandbox)
 	}
 	tests := map[string]string{
 		"unsolved":          b.Assemble(thm, []string{"intro x hx"}),
 		"sorry":             b.Assemble(thm, []string{"intro x hx", "sorry"}),
 		"other statement":   strings.Replace(good, "x + 1 = 3", "x + 1 = 4", 1),
-		"other header":      strings.Replace(good, "open BigOperators", "open", 1),
-		"smuggled command":  good + "\ntheorem extra : True := trivial\n",
-		"smuggled indented": good + "  axiom cheat : False\n",
+		"smuggled axiom":    good + "axiom cheat : False\n",
 		"no proof":          thm.Header + thm.Statement + " := by\n",
+		"smuggled #eval":    good + "#eval 1\n",
+		"name in namespace": strings.Replace(good, "theorem sim_two_step", "namespace Foo\ntheorem sim_two_step", 1) + "end Foo\n",
 	}
 	for name, file := range tests {
 		v, err := b.Verify(ctx, prover.VerifyRequest{Name: thm.Name, Challenge: &thm, Solution: file})
@@ -417,32 +430,35 @@ func TestStepRules(t *testing.T) {
 	}
 }
 
-// TestVerifyRunsOnAnotherProcess: the final check never runs on a process
-// that served the search.
+// TestVerifyRunsOnAnotherProcess: the final check never runs on a REPL:
+// the search's processes see no whole file and no #print axioms, and the
+// check's lean processes are fresh ones, one per file.
 func TestVerifyRunsOnAnotherProcess(t *testing.T) {
 	t.Parallel()
-	b, logPath := newSimBackend(t, "", nil)
+	b, logPath, tc := newSimBackendTC(t, "", nil)
 	out := runAgent(t, b, simTheorem("sim_two_step"))
 	if out.Status != prover.StatusProved {
 		t.Fatalf("status %s: %s", out.Status, out.Error)
 	}
 	log, _ := os.ReadFile(logPath)
-	search, verify := map[string]bool{}, map[string]bool{}
-	for _, line := range strings.Split(string(log), "\n") {
+	repl := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(log)), "\n") {
 		pid, req, _ := strings.Cut(line, " ")
-		switch {
-		case strings.Contains(req, `"tactic":`):
-			search[pid] = true
-		case strings.Contains(req, "#print axioms"):
-			verify[pid] = true
+		repl[pid] = true
+		if strings.Contains(req, "#print axioms") || strings.Contains(req, ":= by\\n") {
+			t.Errorf("a REPL received a final-check request: %s", line)
 		}
 	}
-	if len(verify) != 1 {
-		t.Fatalf("axiom audit ran on %d processes, want 1:\n%s", len(verify), log)
+	starts := tc.leanStarts(t)
+	if len(starts) != 3 {
+		t.Fatalf("%d lean processes, want 3 (challenge, solution, compare): %+v", len(starts), starts)
 	}
-	for pid := range verify {
-		if search[pid] {
-			t.Fatalf("process %s ran both the search and the final check", pid)
+	for _, s := range starts {
+		if repl[strconv.Itoa(s.Pid)] {
+			t.Errorf("lean process %d also served the search", s.Pid)
 		}
+	}
+	if st := b.Stats(); st.Compiles != 3 {
+		t.Errorf("Stats().Compiles = %d, want 3", st.Compiles)
 	}
 }
