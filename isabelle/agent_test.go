@@ -36,17 +36,7 @@ func simTheorem(t testing.TB, name, goal string) prover.Theorem {
 
 func simBackend(t testing.TB, mode string) *Backend {
 	t.Helper()
-	useMode(t, mode)
-	b, err := New(Config{
-		Server:       fakeCommand(t),
-		Env:          []string{fakeEnv + "=" + mode},
-		StepTimeout:  5 * time.Second,
-		StartTimeout: 20 * time.Second,
-		CancelGrace:  500 * time.Millisecond,
-		MinBackoff:   10 * time.Millisecond,
-		MaxBackoff:   50 * time.Millisecond,
-		WorkDir:      t.TempDir(),
-	})
+	b, err := New(fakeConfig(t, mode))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,15 +219,15 @@ func TestSessionApplyDirect(t *testing.T) {
 
 func TestDoctor(t *testing.T) {
 	t.Parallel()
-	checks := Doctor(Config{Server: fakeCommand(t), Env: []string{fakeEnv + "=sim"}, StartTimeout: 20 * time.Second})
-	if len(checks) != 2 || !checks[0].OK || !checks[1].OK || !strings.Contains(checks[1].Detail, "Isabelle2023") {
+	checks := Doctor(fakeConfig(t, "sim"))
+	if len(checks) != 2 || !checks[0].OK || !checks[1].OK || !strings.Contains(checks[1].Detail, "Isabelle2023") || !strings.Contains(checks[1].Detail, "sandbox: ") {
 		t.Errorf("Doctor(sim) = %+v", checks)
 	}
 	checks = Doctor(Config{Server: []string{"no-such-isabelle-binary"}})
 	if len(checks) != 1 || checks[0].OK || checks[0].Fix == "" {
 		t.Errorf("Doctor(missing) = %+v", checks)
 	}
-	checks = Doctor(Config{Server: fakeCommand(t), Env: []string{fakeEnv + "=sim-refuse"}, StartTimeout: 20 * time.Second})
+	checks = Doctor(fakeConfig(t, "sim-refuse"))
 	if len(checks) != 2 || checks[1].OK || !strings.Contains(checks[1].Detail, "password") || checks[1].Fix == "" {
 		t.Errorf("Doctor(refuse) = %+v", checks)
 	}
@@ -292,11 +282,11 @@ func TestWarmSessionPurgeAndRecovery(t *testing.T) {
 }
 
 func TestMemoryLimitRestarts(t *testing.T) {
-	useMode(t, "sim")
 	defer func(d time.Duration) { rssInterval = d }(rssInterval)
 	rssInterval = 0
-	b, err := New(Config{Server: fakeCommand(t), Env: []string{fakeEnv + "=sim"}, MaxRSS: 1, WorkDir: t.TempDir(),
-		MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond, CancelGrace: time.Second})
+	cfg := fakeConfig(t, "sim")
+	cfg.MaxRSS = 1
+	b, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,15 +1,24 @@
 // Package isabelle is the Isabelle backend of llemma-prove: a client of the
 // Isabelle server's TCP protocol (framing, synchronous commands,
-// asynchronous tasks), supervision of an `isabelle server` process, warm
-// shared sessions, step-wise checking by prefix re-check, the final
-// verification (challenge vs solution in a fresh session, with an oracle
-// and axiom audit in ML: verify.go, VERIFY.md) and the miniF2F loader.
+// asynchronous tasks), supervision of an `isabelle server` process on
+// internal/proc (confined by internal/sandbox when this backend starts it),
+// warm shared sessions, step-wise checking by prefix re-check, the tactic
+// policy (policy.go), the final verification (challenge vs solution in a
+// fresh session, with an oracle and axiom audit in ML: verify.go,
+// VERIFY.md) and the miniF2F loader.
 //
 // Isabelle has no proof-state handles over the server, so a state is the
 // list of steps from the statement. Each check is a fresh theory with a
 // unique name: the original header (renamed) and statement, the steps, and
 // a closing the client alone writes (print_state, done, end). The
 // remaining subgoals are parsed from the closing's failure message.
+//
+// Every wait is bounded: by the Config's budgets (StartTimeout,
+// ConnectTimeout, SessionTimeout, the step's timeout, CancelGrace) and by
+// the caller's deadline when it comes first; a wait that outlives its
+// bound is a *BudgetError with the real durations. A server that keeps
+// failing (Config.MaxFailures) makes the backend broken: every later call
+// fails at once with prover.ErrBackendBroken and the last failure.
 package isabelle
 
 import (
@@ -20,7 +29,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +36,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/llemma-prove/llemma-prove/internal/proc"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
@@ -39,7 +48,8 @@ type Config struct {
 	Server []string
 	// Env is added to the server process's environment.
 	Env []string
-	// Address and Password reuse a running server (host:port).
+	// Address and Password reuse a running server (host:port). Such a
+	// server is not started, stopped or confined by this backend.
 	Address, Password string
 	// Session is the session started for theorems (default "HOL"); it should
 	// contain the theorems' imports (see the reference's MiniF2F_Base).
@@ -52,26 +62,45 @@ type Config struct {
 	// caller gives none; SledgehammerTimeout bounds a sledgehammer call
 	// (default 30 s).
 	StepTimeout, SledgehammerTimeout time.Duration
-	// StartTimeout bounds starting the server and connecting (default 1 min);
-	// SessionTimeout bounds session_start (default 10 min).
-	StartTimeout, SessionTimeout time.Duration
+	// StartTimeout bounds starting the server: the process, and the wait
+	// for its server line (default 1 min). ConnectTimeout bounds one
+	// connection: the dial, the password and the greeting (default 30 s).
+	// SessionTimeout bounds a session_start (default 10 min). Each is cut
+	// short by the caller's deadline when that comes first.
+	StartTimeout, ConnectTimeout, SessionTimeout time.Duration
 	// VerifyTimeout bounds a final check when ctx has no deadline (default 5 min).
 	VerifyTimeout time.Duration
 	// CancelGrace is how long a canceled task may take to end before the
-	// server counts as unresponsive and is restarted (default 5 s).
+	// server counts as unresponsive and is restarted (default 5 s); it also
+	// bounds session_stop, purge_theories and shutdown, and each step of
+	// stopping the server process (after shutdown, then after SIGTERM,
+	// before SIGKILL).
 	CancelGrace time.Duration
+	// MaxFailures declares the backend broken (prover.ErrBackendBroken)
+	// after this many server failures in a row (default 3): a start that
+	// fails (the process exits, prints no server line within StartTimeout,
+	// cannot be connected to), or a server that dies, drops its connection
+	// or stops answering before it has answered HealthyTasks tasks since the
+	// last failure (default 5).
+	MaxFailures, HealthyTasks int
 	// Workers bounds concurrent use_theories tasks (default 2).
 	Workers int
 	// WorkDir is where theory files are written; the server must be able to
 	// read it (default: a new temporary directory, removed by Close).
 	WorkDir string
 	// MaxRSS, when positive, restarts a server this backend started once
-	// its process group's resident memory exceeds it (checked at most every
-	// 10 s, between checks).
+	// its process tree's resident memory exceeds it (checked at most every
+	// 10 s, between checks). Such a restart is not a failure.
 	MaxRSS int64
-	// MinBackoff and MaxBackoff bound the wait before a restart (100 ms, 5 s).
+	// MinBackoff and MaxBackoff bound the wait before a restart after a
+	// failure (100 ms, 5 s; proc.Backoff with its jitter).
 	MinBackoff, MaxBackoff time.Duration
-	Log                    *slog.Logger
+	// Unconfined starts the server without the Landlock sandbox
+	// (serverPolicy); Readable and Writable add paths it may read, or read
+	// and write (Writable paths must exist).
+	Unconfined         bool
+	Readable, Writable []string
+	Log                *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -89,11 +118,18 @@ func (c *Config) defaults() {
 	def(&c.StepTimeout, 10*time.Second)
 	def(&c.SledgehammerTimeout, 30*time.Second)
 	def(&c.StartTimeout, time.Minute)
+	def(&c.ConnectTimeout, 30*time.Second)
 	def(&c.SessionTimeout, 10*time.Minute)
 	def(&c.VerifyTimeout, 5*time.Minute)
 	def(&c.CancelGrace, 5*time.Second)
-	def(&c.MinBackoff, 100*time.Millisecond)
-	def(&c.MaxBackoff, 5*time.Second)
+	def(&c.MinBackoff, proc.DefaultBackoffBase)
+	def(&c.MaxBackoff, proc.DefaultBackoffMax)
+	if c.MaxFailures <= 0 {
+		c.MaxFailures = 3
+	}
+	if c.HealthyTasks <= 0 {
+		c.HealthyTasks = 5
+	}
 	if c.Workers <= 0 {
 		c.Workers = 2
 	}
@@ -116,35 +152,19 @@ type Backend struct {
 	mu         sync.Mutex
 	closed     bool
 	conn       *Client
-	proc       *serverProc
-	incarn     uint64 // server incarnation: sessions live as long as it
+	srv        *server // the server this backend started (nil: none yet, or Address)
+	incarn     uint64  // server incarnation: sessions live as long as it
 	sessions   map[string]*sessionSlot
 	connecting chan struct{}
-	failures   int // consecutive failed connects or restarts, for backoff
+	backoff    proc.Backoff
+	failures   int   // server failures in a row (Config.MaxFailures)
+	answered   int   // tasks answered since the last failure
+	broken     error // set once: every later call fails with it
 	restarts   int
+	starts     int               // server processes started
 	resolved   map[string]string // sledgehammer resolutions, see resolve
 	info       map[string]any
 	rssChecked time.Time
-}
-
-// rssInterval is how often MaxRSS is checked.
-var rssInterval = 10 * time.Second
-
-// overMemory reports whether the owned server's process group uses more
-// than MaxRSS; it looks at most every rssInterval.
-func (b *Backend) overMemory() (int64, bool) {
-	b.mu.Lock()
-	proc := b.proc
-	due := b.cfg.MaxRSS > 0 && proc != nil && time.Since(b.rssChecked) >= rssInterval
-	if due {
-		b.rssChecked = time.Now()
-	}
-	b.mu.Unlock()
-	if !due || !proc.alive() {
-		return 0, false
-	}
-	rss, ok := groupRSS(proc.cmd.Process.Pid)
-	return rss, ok && rss > b.cfg.MaxRSS
 }
 
 type sessionSlot struct {
@@ -160,6 +180,7 @@ var _ prover.Backend = (*Backend)(nil)
 func New(cfg Config) (*Backend, error) {
 	cfg.defaults()
 	b := &Backend{cfg: cfg, sem: make(chan struct{}, cfg.Workers), sessions: map[string]*sessionSlot{}, resolved: map[string]string{}}
+	b.backoff = proc.Backoff{Base: cfg.MinBackoff, Max: cfg.MaxBackoff}
 	var r [4]byte
 	_, _ = rand.Read(r[:])
 	b.nonce = hex.EncodeToString(r[:])
@@ -195,219 +216,6 @@ func (b *Backend) Restarts() int {
 	return b.restarts
 }
 
-// Close stops the sessions and the server this backend started.
-func (b *Backend) Close() error {
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return nil
-	}
-	b.closed = true
-	conn, proc := b.conn, b.proc
-	var ids []string
-	for _, s := range b.sessions {
-		select {
-		case <-s.ready:
-			if s.err == nil {
-				ids = append(ids, s.id)
-			}
-		default:
-		}
-	}
-	b.conn, b.proc = nil, nil
-	b.mu.Unlock()
-	if conn != nil && conn.Err() == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), b.cfg.CancelGrace)
-		for _, id := range ids {
-			_, _ = conn.Run(ctx, "session_stop", map[string]string{"session_id": id}, nil)
-		}
-		if proc != nil && proc.alive() {
-			// only a server this backend started (a server found running
-			// by `isabelle server -n NAME` belongs to someone else)
-			_ = conn.Shutdown(ctx)
-		}
-		cancel()
-		conn.Close()
-	}
-	if proc != nil {
-		proc.kill()
-	}
-	if b.ownDir {
-		_ = os.RemoveAll(b.workDir)
-	}
-	return nil
-}
-
-// ensure returns a live connection, connecting or (re)starting the server
-// when needed, with capped backoff after failures.
-func (b *Backend) ensure(ctx context.Context) (*Client, uint64, error) {
-	for {
-		b.mu.Lock()
-		if b.closed {
-			b.mu.Unlock()
-			return nil, 0, prover.ErrClosed
-		}
-		if b.conn != nil && b.conn.Err() == nil {
-			c, inc := b.conn, b.incarn
-			b.mu.Unlock()
-			if rss, over := b.overMemory(); over {
-				b.restart(c, fmt.Sprintf("server uses %d MB, over the %d MB limit", rss>>20, b.cfg.MaxRSS>>20))
-				continue
-			}
-			return c, inc, nil
-		}
-		if ch := b.connecting; ch != nil {
-			b.mu.Unlock()
-			select {
-			case <-ch:
-				continue
-			case <-ctx.Done():
-				return nil, 0, context.Cause(ctx)
-			}
-		}
-		ch := make(chan struct{})
-		b.connecting = ch
-		failures := b.failures
-		hadConn := b.conn != nil
-		b.mu.Unlock()
-
-		err := b.backoff(ctx, failures)
-		var c *Client
-		if err == nil {
-			c, err = b.connect(ctx)
-		}
-		b.mu.Lock()
-		b.connecting = nil
-		close(ch)
-		if err != nil {
-			b.failures++
-			b.mu.Unlock()
-			return nil, 0, err
-		}
-		if b.closed {
-			b.mu.Unlock()
-			c.Close()
-			return nil, 0, prover.ErrClosed
-		}
-		if hadConn {
-			b.restarts++
-		}
-		b.conn = c
-		inc := b.incarn
-		b.mu.Unlock()
-		return c, inc, nil
-	}
-}
-
-func (b *Backend) backoff(ctx context.Context, failures int) error {
-	if failures == 0 {
-		return nil
-	}
-	d := time.Duration(float64(b.cfg.MinBackoff) * math.Pow(2, float64(failures-1)))
-	if d > b.cfg.MaxBackoff || d <= 0 {
-		d = b.cfg.MaxBackoff
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
-}
-
-// connect dials the configured server, or the running child, or starts a
-// new child. Called by the one goroutine holding b.connecting.
-func (b *Backend) connect(ctx context.Context) (*Client, error) {
-	ctx, cancel := context.WithTimeout(ctx, b.cfg.StartTimeout)
-	defer cancel()
-	if b.cfg.Address != "" {
-		c, info, err := Dial(ctx, b.cfg.Address, b.cfg.Password, DialOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", prover.ErrUnavailable, err)
-		}
-		b.setInfo(info)
-		return c, nil
-	}
-	b.mu.Lock()
-	proc := b.proc
-	b.mu.Unlock()
-	if proc != nil {
-		// the same server may still be there: reconnect, keeping sessions
-		if c, info, err := Dial(ctx, proc.info.Address, proc.info.Password, DialOptions{}); err == nil {
-			b.setInfo(info)
-			return c, nil
-		}
-		b.dropProc(proc)
-	}
-	p, err := startServer(ctx, b.cfg.Server, b.cfg.Env)
-	if err != nil {
-		return nil, err
-	}
-	c, info, err := Dial(ctx, p.info.Address, p.info.Password, DialOptions{})
-	if err != nil {
-		p.kill()
-		return nil, p.exitError(err)
-	}
-	b.mu.Lock()
-	b.proc = p
-	b.incarn++
-	b.sessions = map[string]*sessionSlot{}
-	b.mu.Unlock()
-	b.setInfo(info)
-	return c, nil
-}
-
-func (b *Backend) setInfo(info map[string]any) {
-	b.mu.Lock()
-	b.info = info
-	b.mu.Unlock()
-}
-
-func (b *Backend) dropProc(p *serverProc) {
-	b.mu.Lock()
-	if b.proc == p {
-		b.proc = nil
-		b.incarn++
-		b.sessions = map[string]*sessionSlot{}
-	}
-	b.mu.Unlock()
-	p.kill()
-}
-
-// restart is called when the server stopped answering on conn: the
-// connection is dropped and a server this backend owns is killed (its
-// process group), so the next ensure starts a new one.
-func (b *Backend) restart(conn *Client, reason string) {
-	b.cfg.Log.Warn("isabelle server unresponsive; restarting", "reason", reason)
-	b.mu.Lock()
-	if b.conn != conn {
-		b.mu.Unlock()
-		return // someone already replaced it
-	}
-	b.conn = nil
-	b.restarts++
-	b.failures++
-	proc := b.proc
-	b.mu.Unlock()
-	conn.Close()
-	if proc != nil {
-		b.dropProc(proc)
-	} else {
-		b.mu.Lock()
-		b.incarn++
-		b.sessions = map[string]*sessionSlot{}
-		b.mu.Unlock()
-	}
-}
-
-func (b *Backend) healthy() {
-	b.mu.Lock()
-	b.failures = 0
-	b.mu.Unlock()
-}
-
 // sessionID returns the warm session named name on the current server,
 // starting it once (callers wait for the one start).
 func (b *Backend) sessionID(ctx context.Context, c *Client, inc uint64, name string) (string, error) {
@@ -438,9 +246,11 @@ func (b *Backend) sessionID(ctx context.Context, c *Client, inc uint64, name str
 }
 
 // startSession starts session name with the configured dirs and options,
-// then extra (which win: later options override earlier ones).
+// then extra (which win: later options override earlier ones), within
+// SessionTimeout (or the caller's deadline). A session_start past its
+// bound is canceled (within CancelGrace).
 func (b *Backend) startSession(ctx context.Context, c *Client, name string, extra []string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, b.cfg.SessionTimeout)
+	sctx, cancel, bd := within(ctx, "session_start "+name, b.cfg.SessionTimeout, nil)
 	defer cancel()
 	arg := map[string]any{"session": name}
 	if len(b.cfg.Dirs) > 0 {
@@ -449,16 +259,20 @@ func (b *Backend) startSession(ctx context.Context, c *Client, name string, extr
 	if opts := append(append([]string(nil), b.cfg.Options...), extra...); len(opts) > 0 {
 		arg["options"] = opts
 	}
-	t, err := c.Start(ctx, "session_start", arg, nil)
+	t, err := c.Start(sctx, "session_start", arg, nil)
 	if err != nil {
+		if sctx.Err() != nil {
+			err = bd.ended(ctx, sctx)
+		}
 		return "", fmt.Errorf("starting session %s: %w", name, err)
 	}
-	raw, err := t.Wait(ctx)
+	raw, err := t.Wait(sctx)
 	if err != nil {
-		if ctx.Err() != nil {
-			cctx, cc := context.WithTimeout(context.Background(), b.cfg.CancelGrace)
-			_ = c.Cancel(cctx, t.ID)
-			cc()
+		if sctx.Err() != nil {
+			err = bd.ended(ctx, sctx)
+			gctx, gc := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.CancelGrace)
+			_ = c.Cancel(gctx, t.ID)
+			gc()
 		}
 		return "", fmt.Errorf("starting session %s: %w", name, err)
 	}
@@ -534,7 +348,8 @@ func (r *useResult) node(name string) *useNode {
 	return nil
 }
 
-// errTimeout: the check ran past its deadline and was canceled.
+// errTimeout: the check ran past its budget and was canceled. The error
+// also carries the *BudgetError with the durations.
 var errTimeout = errors.New("isabelle: check timed out")
 
 // errConnLost: the connection died during the check.
@@ -545,10 +360,11 @@ var errConnLost = errors.New("isabelle: connection lost during the check")
 // removed afterwards. A dead or unresponsive server is restarted; the
 // check is then reported as errConnLost or errTimeout.
 func (b *Backend) useTheory(ctx context.Context, sessName, name, text string, timeout time.Duration, sessionID func(context.Context, *Client, uint64) (string, error)) (*useResult, error) {
+	queued := time.Now()
 	select {
 	case b.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, context.Cause(ctx)
+		return nil, fmt.Errorf("waiting for a free isabelle task slot: stopped after %v: %w", time.Since(queued).Round(time.Millisecond), context.Cause(ctx))
 	}
 	defer func() { <-b.sem }()
 
@@ -586,11 +402,16 @@ func (b *Backend) useTheory(ctx context.Context, sessName, name, text string, ti
 }
 
 // runUse runs use_theories for theory name of dir in session sid within
-// timeout; purge drops the theory afterwards; onNote (may be nil) gets the
-// task's NOTEs on the reader goroutine.
+// timeout (cut short by ctx's deadline); purge drops the theory
+// afterwards; onNote (may be nil) gets the task's NOTEs on the reader
+// goroutine. A task past its bound is canceled; a server that does not
+// end it within CancelGrace is restarted.
 func (b *Backend) runUse(ctx context.Context, c *Client, sid, dir, name string, timeout time.Duration, purge bool, onNote func(Message)) (*useResult, error) {
 	const checkDelay = 0.5
-	limit := int(timeout.Seconds()/checkDelay) + 2
+	tctx, cancel, bd := within(ctx, "use_theories "+name, timeout, prover.ErrTacticTimeout)
+	defer cancel()
+	// the server gives up by itself a little after the bound
+	limit := int(bd.budget.Seconds()/checkDelay) + 2
 	arg := map[string]any{
 		"session_id":  sid,
 		"theories":    []string{name},
@@ -598,22 +419,25 @@ func (b *Backend) runUse(ctx context.Context, c *Client, sid, dir, name string, 
 		"check_delay": checkDelay,
 		"check_limit": limit,
 	}
-	startCtx, cancelStart := context.WithTimeout(ctx, timeout+b.cfg.CancelGrace)
+	startCtx, cancelStart := context.WithTimeout(ctx, bd.budget+b.cfg.CancelGrace)
 	t, err := c.Start(startCtx, "use_theories", arg, onNote)
+	startExpired := startCtx.Err() != nil
 	cancelStart()
 	if err != nil {
 		if errors.Is(err, prover.ErrProcessDied) {
-			return nil, fmt.Errorf("%w: %v", errConnLost, err)
+			return nil, fmt.Errorf("%w: %w", errConnLost, err)
 		}
-		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-			b.restart(c, "no reply to use_theories")
-			return nil, errTimeout
+		if ctx.Err() == nil && startExpired {
+			be := &BudgetError{Wait: "use_theories " + name + " (the server's OK)", Budget: bd.budget + b.cfg.CancelGrace, Elapsed: time.Since(bd.start), Err: context.DeadlineExceeded}
+			b.restart(c, be, true)
+			return nil, fmt.Errorf("%w: %w", errTimeout, be)
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("use_theories %s: stopped after %v: %w", name, time.Since(bd.start).Round(time.Millisecond), context.Cause(ctx))
 		}
 		return nil, err
 	}
-	tctx, cancel := context.WithTimeoutCause(ctx, timeout, prover.ErrTacticTimeout)
 	raw, err := t.Wait(tctx)
-	cancel()
 	doPurge := func() {
 		if purge {
 			b.purge(c, sid, dir, name)
@@ -621,7 +445,7 @@ func (b *Backend) runUse(ctx context.Context, c *Client, sid, dir, name string, 
 	}
 	if err == nil {
 		doPurge()
-		b.healthy()
+		b.answer()
 		var r useResult
 		if err := json.Unmarshal(raw, &r); err != nil {
 			return nil, fmt.Errorf("decoding use_theories result: %w", err)
@@ -629,16 +453,17 @@ func (b *Backend) runUse(ctx context.Context, c *Client, sid, dir, name string, 
 		return &r, nil
 	}
 	if errors.Is(err, prover.ErrProcessDied) {
-		return nil, fmt.Errorf("%w: %v", errConnLost, err)
+		return nil, fmt.Errorf("%w: %w", errConnLost, err)
 	}
 	var tf *TaskFailed
 	if errors.As(err, &tf) {
 		doPurge()
-		b.healthy()
+		b.answer()
 		return nil, err
 	}
-	// deadline or caller gone: cancel the task, and restart a server that
-	// does not even end a canceled task
+	// past the bound, or the caller gone: cancel the task, and restart a
+	// server that does not even end a canceled task
+	ended := bd.ended(ctx, tctx)
 	gctx, gcancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.CancelGrace)
 	defer gcancel()
 	if cerr := c.Cancel(gctx, t.ID); cerr == nil {
@@ -647,17 +472,17 @@ func (b *Backend) runUse(ctx context.Context, c *Client, sid, dir, name string, 
 			cerr = nil
 		}
 		if cerr != nil && !errors.Is(cerr, prover.ErrProcessDied) {
-			b.restart(c, "canceled task did not end: "+cerr.Error())
+			b.restart(c, fmt.Errorf("the canceled task %s did not end within %v (cancel grace): %w", name, b.cfg.CancelGrace, cerr), true)
 		} else if cerr == nil {
 			doPurge()
 		}
 	} else if !errors.Is(cerr, prover.ErrProcessDied) {
-		b.restart(c, "no reply to cancel: "+cerr.Error())
+		b.restart(c, fmt.Errorf("no reply to cancel within %v (cancel grace): %w", b.cfg.CancelGrace, cerr), true)
 	}
 	if ctx.Err() != nil {
-		return nil, context.Cause(ctx)
+		return nil, ended
 	}
-	return nil, errTimeout
+	return nil, fmt.Errorf("%w: %w", errTimeout, ended)
 }
 
 // purge drops theory name from the session so memory stays bounded.

@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/llemma-prove/llemma-prove/prover"
@@ -93,10 +93,12 @@ func Dial(ctx context.Context, addr, password string, opt DialOptions) (*Client,
 	if err != nil {
 		return nil, nil, fmt.Errorf("connecting to isabelle server %s: %w", addr, err)
 	}
+	// the password and the greeting within ctx's deadline (writeTimeout
+	// without one)
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	} else {
-		_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+		_ = conn.SetDeadline(time.Now().Add(writeTimeout))
 	}
 	br := bufio.NewReaderSize(conn, 64<<10)
 	if _, err := io.WriteString(conn, password+"\n"); err != nil {
@@ -131,7 +133,7 @@ func Dial(ctx context.Context, addr, password string, opt DialOptions) (*Client,
 }
 
 func isReset(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "broken pipe"))
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // Done is closed when the connection has ended; Err then says why.
@@ -237,8 +239,14 @@ func (c *Client) deliverLocked(t *Task, m Message) {
 	}
 }
 
-// send writes one command and queues a waiter for its OK/ERROR.
-func (c *Client) send(name string, arg any, w *waiter) error {
+// writeTimeout bounds one write when the caller's deadline is later (or
+// absent): a server that reads nothing for that long is not answering.
+const writeTimeout = 30 * time.Second
+
+// send writes one command and queues a waiter for its OK/ERROR. The write
+// is bounded by ctx's deadline (at most writeTimeout); one cut short
+// breaks the framing, so it ends the connection.
+func (c *Client) send(ctx context.Context, name string, arg any, w *waiter) error {
 	msg := name
 	if arg != nil {
 		b, err := json.Marshal(arg)
@@ -254,10 +262,17 @@ func (c *Client) send(name string, arg any, w *waiter) error {
 		return c.err
 	default:
 	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
 	c.mu.Lock()
 	c.fifo = append(c.fifo, w)
 	c.mu.Unlock()
-	_ = c.conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	deadline := time.Now().Add(writeTimeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	_ = c.conn.SetWriteDeadline(deadline)
 	if err := WriteMessage(c.conn, msg); err != nil {
 		c.shutdown(fmt.Errorf("%w: writing to isabelle server: %v", prover.ErrProcessDied, err))
 		return c.Err()
@@ -292,7 +307,7 @@ func (c *Client) wait(ctx context.Context, name string, w *waiter) (Message, err
 // reply; an ERROR reply is a *ServerError.
 func (c *Client) Call(ctx context.Context, name string, arg any) (Message, error) {
 	w := &waiter{reply: make(chan Message, 1)}
-	if err := c.send(name, arg, w); err != nil {
+	if err := c.send(ctx, name, arg, w); err != nil {
 		return Message{}, err
 	}
 	return c.wait(ctx, name, w)
@@ -303,7 +318,7 @@ func (c *Client) Call(ctx context.Context, name string, arg any) (Message, error
 // reader goroutine and must not block.
 func (c *Client) Start(ctx context.Context, name string, arg any, onNote func(Message)) (*Task, error) {
 	w := &waiter{async: true, onNote: onNote, reply: make(chan Message, 1)}
-	if err := c.send(name, arg, w); err != nil {
+	if err := c.send(ctx, name, arg, w); err != nil {
 		return nil, err
 	}
 	m, err := c.wait(ctx, name, w)

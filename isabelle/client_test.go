@@ -13,33 +13,31 @@ import (
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
-// fakeCommand is the server command that runs this test binary as the fake.
-func fakeCommand(t testing.TB) []string {
+// startFake starts the fake mode (with server flags) as a backend starts
+// a server, confined, readable adding paths it may read.
+func startFake(t testing.TB, mode string, readable []string, flags ...string) *server {
 	t.Helper()
-	exe, err := os.Executable()
+	cfg := fakeConfig(t, mode, flags...)
+	cfg.Readable = readable
+	b, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return []string{exe, "-test.run=^$"}
-}
-
-func startFake(t testing.TB, mode string, env ...string) *serverProc {
-	t.Helper()
-	useMode(t, mode)
+	t.Cleanup(func() { b.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	p, err := startServer(ctx, fakeCommand(t), append([]string{fakeEnv + "=" + mode}, env...))
+	s, err := b.startServer(ctx)
 	if err != nil {
 		t.Fatalf("starting fake %s: %v", mode, err)
 	}
-	t.Cleanup(p.kill)
-	return p
+	t.Cleanup(func() { s.stop(nil) })
+	return s
 }
 
 func TestReplayClient(t *testing.T) {
 	t.Parallel()
 	dir := fixtureDir(t)
-	p := startFake(t, "replay", fakeEnv+"_FIXTURES="+dir)
+	p := startFake(t, "replay", []string{dir}, "-fixtures", dir)
 	if !strings.HasPrefix(p.info.Address, "127.0.0.1:") {
 		t.Fatalf("fake listens on %s", p.info.Address)
 	}
@@ -113,7 +111,7 @@ func TestReplayClient(t *testing.T) {
 
 func TestDialRefused(t *testing.T) {
 	t.Parallel()
-	p := startFake(t, "sim-refuse")
+	p := startFake(t, "sim-refuse", nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, _, err := Dial(ctx, p.info.Address, p.info.Password, DialOptions{})
@@ -121,7 +119,7 @@ func TestDialRefused(t *testing.T) {
 		t.Fatalf("Dial = %v, want ErrPasswordRefused", err)
 	}
 	// and a wrong password on a server that accepts its own
-	q := startFake(t, "sim")
+	q := startFake(t, "sim", nil)
 	if _, _, err := Dial(ctx, q.info.Address, "wrong", DialOptions{}); !errors.Is(err, ErrPasswordRefused) {
 		t.Fatalf("Dial(wrong) = %v", err)
 	}

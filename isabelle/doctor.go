@@ -7,8 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 
+	"github.com/llemma-prove/llemma-prove/internal/proc"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
@@ -27,15 +27,13 @@ func Doctor(cfg Config) []prover.Check {
 		}
 		c.OK, c.Detail = true, path
 		if filepath.Base(path) == "isabelle" {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			out, err := exec.CommandContext(ctx, path, "version").Output()
-			cancel()
+			res, err := proc.Run(context.Background(), proc.Spec{Name: "isabelle version", Argv: []string{path, "version"}, Env: cfg.Env}, cfg.StartTimeout)
 			if err != nil {
 				c.OK = false
 				c.Detail = fmt.Sprintf("%s version failed: %v", path, err)
 				c.Fix = "check the Isabelle installation (isabelle version must run)"
 			} else {
-				c.Detail = path + " " + strings.TrimSpace(string(out))
+				c.Detail = path + " " + strings.TrimSpace(string(res.Stdout))
 			}
 		}
 		checks = append(checks, c)
@@ -54,7 +52,7 @@ func Doctor(cfg Config) []prover.Check {
 		return append(checks, c)
 	}
 	defer b.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.StartTimeout+10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.StartTimeout+cfg.ConnectTimeout)
 	defer cancel()
 	conn, _, err := b.ensure(ctx)
 	if err != nil {
@@ -76,7 +74,7 @@ func Doctor(cfg Config) []prover.Check {
 		info := b.info
 		b.mu.Unlock()
 		c.OK = true
-		c.Detail = fmt.Sprintf("%v (%v)", firstOf(info, "isabelle_name", "isabelle_version"), firstOf(info, "isabelle_id"))
+		c.Detail = fmt.Sprintf("%v (%v); sandbox: %s", firstOf(info, "isabelle_name", "isabelle_version"), firstOf(info, "isabelle_id"), b.sandboxNote())
 	}
 	return append(checks, c)
 }

@@ -1,18 +1,33 @@
 package isabelle
 
-// The test double: this test binary re-executed with
-// LLEMMA_FAKE_ISABELLE=mode is a fake `isabelle server`. It prints the
-// server line, listens on 127.0.0.1 only, and speaks the protocol with the
-// server's exact framing.
+// The test double: this test binary, re-executed by internal/proctest, is
+// a fake `isabelle` tool. `getenv -b VARS` prints the paths the server's
+// sandbox is built from; `server [flags]` prints the server line, listens
+// on 127.0.0.1 only, and speaks the protocol with the server's exact
+// framing.
 //
-// Modes:
-//   replay      serve the recorded replies of shared/fixtures/isabelle-server
-//               byte for byte (one trailing empty line dropped, a missing
-//               final LF of a length block added)
-//   sim         simulate sessions and use_theories on the theory files the
-//               client writes: scripted goal transitions and faults
-//   sim-refuse  like sim, but every password is refused (connection closed)
-//   exit        exit at once without a server line
+// Fakes (the proctest mode):
+//   replay       serve the recorded replies of shared/fixtures/isabelle-server
+//                (-fixtures DIR) byte for byte (one trailing empty line
+//                dropped, a missing final LF of a length block added)
+//   sim          simulate sessions and use_theories on the theory files the
+//                client writes: scripted goal transitions and faults
+//   sim-refuse   like sim, but every password is refused (connection closed)
+//   exit         a crash at start: a line on stderr, exit 3, no server line
+//   hang         no server line, ever (a hung start)
+//   garbage      prints a page of something that is not a server line, then hangs
+//   garbage-wire a valid server line, then junk instead of the greeting
+//
+// Flags of `server`, for every fake: -delay D (wait before the server
+// line: a slow start), -die-after N (exit 1, with a line on stderr, when
+// the use_theories after the N-th arrives: a crash loop), -child (start a
+// grandchild that ignores SIGTERM, in the process group, as the real
+// server's JVM and Poly/ML are), -pids FILE (append this process's pid,
+// and the grandchild's), -ignore-term, -ignore-shutdown (answer shutdown
+// and keep running), -deaf (accept connections, never answer), -probe
+// FILES (try to create each file, $VARS expanded, before starting;
+// "probe FILE: ok" or the error on stderr). In sim, session_start of the
+// session HangSession never ends until canceled.
 
 import (
 	"bufio"
@@ -22,50 +37,62 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/llemma-prove/llemma-prove/internal/proctest"
 )
 
-const fakeEnv = "LLEMMA_FAKE_ISABELLE"
+var fakes = map[string]func() int{}
 
-func TestMain(m *testing.M) {
-	if mode := os.Getenv(fakeEnv); mode != "" {
-		os.Exit(runFake(mode))
+func init() {
+	modes := []string{"sim", "sim-refuse", "exit", "hang", "garbage", "garbage-wire"}
+	// replay needs the recordings (../../shared from the package, the
+	// working directory of the tests and of the fakes they start)
+	if _, err := os.Stat(filepath.Join("..", "..", "shared", "fixtures", "isabelle-server")); err == nil {
+		modes = append(modes, "replay")
 	}
-	code := m.Run()
-	if code == 0 && flag.Lookup("test.run").Value.String() == "" {
-		// a registered fake that no test used is a gap in the tests
-		modesMu.Lock()
-		for mode, used := range fakeModes {
-			if _, err := os.Stat(filepath.Join("..", "..", "shared")); !used && (mode != "replay" || err == nil) {
-				fmt.Fprintf(os.Stderr, "fake isabelle mode %q was never used\n", mode)
-				code = 1
-			}
-		}
-		modesMu.Unlock()
+	for _, mode := range modes {
+		fakes[mode] = func() int { return fakeIsabelle(mode) }
 	}
-	os.Exit(code)
 }
 
-var (
-	modesMu   sync.Mutex
-	fakeModes = map[string]bool{"replay": false, "sim": false, "sim-refuse": false, "exit": false}
-)
+func TestMain(m *testing.M) { proctest.Main(m, fakes) }
 
-// useMode records that a test runs the fake in mode.
-func useMode(t testing.TB, mode string) {
+// fakeHomeUserEnv tells the fake getenv what ISABELLE_HOME_USER is.
+const fakeHomeUserEnv = "LLEMMA_FAKE_ISABELLE_HOME_USER"
+
+// fakeArgv is the server command and environment that run fake mode with
+// the server flags.
+func fakeArgv(mode string, flags ...string) (argv, env []string) {
+	return proctest.Argv(mode, append([]string{"server"}, flags...)...)
+}
+
+// fakeConfig is a backend configuration whose server is the fake mode:
+// short budgets, its own work dir and ISABELLE_HOME_USER, confined as a
+// real server would be.
+func fakeConfig(t testing.TB, mode string, flags ...string) Config {
 	t.Helper()
-	modesMu.Lock()
-	defer modesMu.Unlock()
-	if _, ok := fakeModes[mode]; !ok {
-		t.Fatalf("unknown fake mode %q", mode)
+	argv, env := fakeArgv(mode, flags...)
+	home := filepath.Join(t.TempDir(), "home_user")
+	return Config{
+		Server:       argv,
+		Env:          append(env, fakeHomeUserEnv+"="+home),
+		StepTimeout:  5 * time.Second,
+		StartTimeout: 20 * time.Second,
+		CancelGrace:  500 * time.Millisecond,
+		MinBackoff:   10 * time.Millisecond,
+		MaxBackoff:   50 * time.Millisecond,
+		WorkDir:      t.TempDir(),
 	}
-	fakeModes[mode] = true
 }
 
 // sharedDir is ../../shared from the package directory.
@@ -95,10 +122,86 @@ func uuid() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
-func runFake(mode string) int {
-	if mode == "exit" {
-		fmt.Fprintln(os.Stderr, "fake isabelle: refusing to start")
+// block blocks forever (a bare select{} would be a deadlock to the
+// runtime without another goroutine).
+func block() {
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGUSR2)
+	select {}
+}
+
+func fakeIsabelle(mode string) int {
+	args := proctest.Args()
+	switch {
+	case len(args) > 0 && args[0] == "getenv":
+		return fakeGetenv(args[1:])
+	case len(args) > 0 && args[0] == "sleep":
+		signal.Ignore(syscall.SIGTERM)
+		block()
+	case len(args) == 0 || args[0] != "server":
+		fmt.Fprintln(os.Stderr, "fake isabelle: usage: getenv -b VAR... | server [flags]")
+		return 2
+	}
+	fl := flag.NewFlagSet("server", flag.ContinueOnError)
+	delay := fl.Duration("delay", 0, "")
+	dieAfter := fl.Int("die-after", 0, "")
+	child := fl.Bool("child", false, "")
+	pids := fl.String("pids", "", "")
+	ignoreTerm := fl.Bool("ignore-term", false, "")
+	ignoreShutdown := fl.Bool("ignore-shutdown", false, "")
+	probe := fl.String("probe", "", "")
+	deaf := fl.Bool("deaf", false, "")
+	fixtures := fl.String("fixtures", "", "")
+	fl.String("n", "", "")
+	if err := fl.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *ignoreTerm {
+		signal.Ignore(syscall.SIGTERM)
+	}
+	for _, f := range strings.Split(*probe, ",") {
+		if f = os.ExpandEnv(f); f == "" {
+			continue
+		}
+		if err := os.WriteFile(f, []byte("probe\n"), 0o644); err != nil {
+			fmt.Fprintf(os.Stderr, "probe %s: %v\n", f, err)
+		} else {
+			fmt.Fprintf(os.Stderr, "probe %s: ok\n", f)
+		}
+	}
+	ids := []int{os.Getpid()}
+	if *child {
+		cmd := exec.Command(os.Args[0], "sleep")
+		cmd.Env = append(os.Environ(), proctest.EnvVar+"="+mode)
+		if err := cmd.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, "fake isabelle: starting the grandchild:", err)
+			return 1
+		}
+		ids = append(ids, cmd.Process.Pid)
+	}
+	if *pids != "" {
+		f, err := os.OpenFile(*pids, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "fake isabelle: pids:", err)
+			return 1
+		}
+		for _, id := range ids {
+			fmt.Fprintln(f, id)
+		}
+		f.Close()
+	}
+	if *delay > 0 {
+		time.Sleep(*delay) // the slow start being simulated, not a synchronisation
+	}
+	switch mode {
+	case "exit":
+		fmt.Fprintln(os.Stderr, "fake isabelle: refusing to start (broken installation)")
 		return 3
+	case "hang":
+		fmt.Fprintln(os.Stderr, "fake isabelle: starting ...")
+		block()
+	case "garbage":
+		fmt.Print("HTTP/1.1 400 Bad Request\r\n\r\n<html>not isabelle</html>\n" + strings.Repeat("<p>junk</p>\n", 20))
+		block()
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -106,12 +209,44 @@ func runFake(mode string) int {
 		return 1
 	}
 	fs := newFakeServer(mode, uuid())
-	if mode == "replay" {
-		fs.fixtures = os.Getenv(fakeEnv + "_FIXTURES")
-	}
+	fs.fixtures, fs.dieAfter, fs.ignoreShutdown = *fixtures, int64(*dieAfter), *ignoreShutdown
+	fs.deaf.Store(*deaf)
 	fmt.Printf("server \"fake\" = %s (password \"%s\")\n", ln.Addr(), fs.password)
 	fs.ln = ln
 	fs.serve()
+	if *ignoreShutdown {
+		block()
+	}
+	return 0
+}
+
+// fakeGetenv plays `isabelle getenv -b VARS`: ISABELLE_HOME is the
+// directory of this binary (so that the confined fake can run itself),
+// ISABELLE_HOME_USER comes from fakeHomeUserEnv.
+func fakeGetenv(args []string) int {
+	if len(args) == 0 || args[0] != "-b" {
+		fmt.Fprintln(os.Stderr, "fake isabelle getenv: want -b")
+		return 2
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return 1
+	}
+	for _, v := range args[1:] {
+		switch v {
+		case "ISABELLE_HOME":
+			fmt.Println(filepath.Dir(exe))
+		case "ISABELLE_HOME_USER":
+			home := os.Getenv(fakeHomeUserEnv)
+			if home == "" {
+				fmt.Fprintln(os.Stderr, "fake isabelle getenv: "+fakeHomeUserEnv+" not set")
+				return 1
+			}
+			fmt.Println(home)
+		default:
+			fmt.Println()
+		}
+	}
 	return 0
 }
 
@@ -120,6 +255,12 @@ type fakeServer struct {
 	password string
 	refuse   bool
 	fixtures string
+	// dieAfter > 0 makes the process exit 1 when the use_theories after
+	// the dieAfter-th arrives; ignoreShutdown answers shutdown and keeps
+	// the process running.
+	dieAfter       int64
+	ignoreShutdown bool
+	tasks          atomic.Int64
 	// showStates makes print_state print the state (off, as in Isabelle
 	// without show_states).
 	showStates bool
@@ -140,6 +281,7 @@ type fakeServer struct {
 	serviceNanos atomic.Int64
 	checks       atomic.Int64
 	starts       atomic.Int64 // session_start calls
+	cancels      atomic.Int64 // cancel commands
 	purges       atomic.Int64 // theories purged
 }
 
@@ -198,6 +340,11 @@ func (s *fakeServer) handle(conn net.Conn) {
 	}
 	if s.deaf.Load() {
 		_, _ = br.ReadString(0) // never answers
+		return
+	}
+	if s.mode == "garbage-wire" {
+		_, _ = conn.Write([]byte("<html>not isabelle</html>\n"))
+		_, _ = br.ReadString(0)
 		return
 	}
 	c := &fakeConn{s: s, conn: conn, tasks: map[string]chan struct{}{}, gone: make(chan struct{})}
@@ -284,9 +431,12 @@ func (c *fakeConn) sim(line string) {
 		c.write("OK " + string(b))
 	case "shutdown":
 		c.write("OK")
-		c.s.stop()
+		if !c.s.ignoreShutdown {
+			c.s.stop()
+		}
 	case "cancel":
 		id, _ := obj["task"].(string)
+		c.s.cancels.Add(1)
 		c.write("OK")
 		c.mu.Lock()
 		if ch := c.tasks[id]; ch != nil {
@@ -303,6 +453,19 @@ func (c *fakeConn) sim(line string) {
 		task := c.start()
 		c.write(fmt.Sprintf(`NOTE {"kind":"writeln","message":"Starting session %s ...","verbose":"false","task":"%s"}`, name, task))
 		c.write(`NOTE {"kind":"nodes_status","nodes_status":[]}`)
+		if name == "HangSession" {
+			c.mu.Lock()
+			cancel := c.tasks[task]
+			c.mu.Unlock()
+			go func() {
+				select {
+				case <-cancel:
+					c.end(task, fmt.Sprintf(`FAILED {"kind":"error","message":"Interrupt","task":"%s"}`, task))
+				case <-c.gone:
+				}
+			}()
+			return
+		}
 		if name == "Nonexistent" {
 			c.end(task, fmt.Sprintf(`FAILED {"kind":"error","message":"Undefined session(s): \"%s\"","task":"%s"}`, name, task))
 			return
@@ -392,6 +555,10 @@ func (c *fakeConn) useTheories(obj map[string]any, bad func()) {
 		return
 	}
 	dir, _ := obj["master_dir"].(string)
+	if n := c.s.tasks.Add(1); c.s.dieAfter > 0 && n > c.s.dieAfter {
+		fmt.Fprintf(os.Stderr, "fake isabelle: simulated crash at use_theories %d\n", n)
+		os.Exit(1)
+	}
 	task := c.start()
 	c.mu.Lock()
 	cancel := c.tasks[task]
@@ -631,7 +798,6 @@ func (s *fakeServer) simulate(name, src string) (map[string]any, string) {
 // tests that need its counters).
 func startInProcess(t testing.TB, mode string) *fakeServer {
 	t.Helper()
-	useMode(t, mode)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

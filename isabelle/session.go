@@ -196,11 +196,17 @@ func (s *Session) run(ctx context.Context, steps []string, timeout time.Duration
 	case err == nil:
 		return ct, res, classify(res, ct), nil
 	case errors.Is(err, errTimeout):
-		return ct, nil, prover.StepResult{Status: prover.StepTimeout, Message: fmt.Sprintf("no result within %v", timeout)}, nil
+		msg := fmt.Sprintf("no result within %v", timeout)
+		var be *BudgetError
+		if errors.As(err, &be) {
+			msg = be.Error()
+		}
+		return ct, nil, prover.StepResult{Status: prover.StepTimeout, Message: msg}, nil
 	case errors.Is(err, errConnLost):
-		// the server is restored by the next check; this step counts as failed
+		// the server is restored here, so that a crash-looping one shows
+		// now (prover.ErrBackendBroken); this step counts as failed
 		if _, _, rerr := s.b.ensure(ctx); rerr != nil {
-			return ct, nil, prover.StepResult{}, fmt.Errorf("restoring isabelle server after %v: %w", err, rerr)
+			return ct, nil, prover.StepResult{}, fmt.Errorf("restoring the isabelle server after %v: %w", err, rerr)
 		}
 		return ct, nil, prover.StepResult{Status: prover.StepFailed, Message: err.Error()}, nil
 	}

@@ -65,11 +65,6 @@ type verdict struct {
 	Shyps            int      `json:"shyps"`
 }
 
-// sandboxNote says what confines the checker: the Isabelle server is one
-// long-lived process, shared with search, that llemma-prove does not
-// confine (internal/sandbox has not landed).
-const sandboxNote = "none: the shared isabelle server process is not confined by llemma-prove (see isabelle/VERIFY.md)"
-
 // Verify judges req.Solution: refusal by token scan, then challenge vs
 // solution in a fresh session, the verdict read from the compare theory's
 // ML. Without a Challenge it reports what the file proves (the theorem's
@@ -83,7 +78,7 @@ func (b *Backend) Verify(ctx context.Context, req prover.VerifyRequest) (prover.
 // defence behind it only).
 func (b *Backend) verify(ctx context.Context, req prover.VerifyRequest, scan bool) (prover.Verification, error) {
 	start := time.Now()
-	v := prover.Verification{Sandbox: sandboxNote}
+	v := prover.Verification{Sandbox: b.sandboxNote()}
 	done := func(msg string) (prover.Verification, error) {
 		v.Message = msg
 		v.Elapsed = time.Since(start)
@@ -168,6 +163,7 @@ func (b *Backend) verify(ctx context.Context, req prover.VerifyRequest, scan boo
 	if err != nil {
 		return fail(fmt.Errorf("final check of %s: %w", req.Name, err))
 	}
+	v.Sandbox = b.sandboxNote() // the server that checks: what confines it
 	// a session for this check alone: nothing a search did survives in it
 	sid, err := b.startSession(ctx, c, sessName, finalOptions)
 	if err != nil {
@@ -184,7 +180,7 @@ func (b *Backend) verify(ctx context.Context, req prover.VerifyRequest, scan boo
 		dl, _ := ctx.Deadline()
 		budget := time.Until(dl) - b.cfg.CancelGrace
 		if budget <= 0 {
-			return nil, nil, errTimeout
+			return nil, nil, fmt.Errorf("%w: %v left of the final check's budget, not more than the %v cancel grace", errTimeout, time.Until(dl).Round(time.Millisecond), b.cfg.CancelGrace)
 		}
 		var mu sync.Mutex
 		var notes []Message
@@ -202,7 +198,7 @@ func (b *Backend) verify(ctx context.Context, req prover.VerifyRequest, scan boo
 	if chalText != "" {
 		res, _, err := use(chalTheory)
 		if timedOut(err) {
-			return done("final check timed out loading the challenge")
+			return done("final check timed out loading the challenge: " + err.Error())
 		}
 		if err != nil {
 			return fail(fmt.Errorf("final check of %s: loading the challenge: %w", req.Name, err))
@@ -215,7 +211,7 @@ func (b *Backend) verify(ctx context.Context, req prover.VerifyRequest, scan boo
 	var tf *TaskFailed
 	switch {
 	case timedOut(err):
-		return done("final check timed out loading the solution")
+		return done("final check timed out loading the solution: " + err.Error())
 	case errors.As(err, &tf) && ctx.Err() == nil:
 		return done("the solution does not load: " + tf.Message)
 	case err != nil:
@@ -226,7 +222,7 @@ func (b *Backend) verify(ctx context.Context, req prover.VerifyRequest, scan boo
 	}
 	res, notes, err := use(cmpTheory)
 	if timedOut(err) {
-		return done("final check timed out comparing")
+		return done("final check timed out comparing: " + err.Error())
 	}
 	if err != nil {
 		return fail(fmt.Errorf("final check of %s: comparing: %w", req.Name, err))
