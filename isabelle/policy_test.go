@@ -116,7 +116,7 @@ func TestScanIsarRoundTrip(t *testing.T) {
 	} {
 		toks, err := scanIsar(src)
 		if err != nil {
-			t.Fatalf("ScanIsar: %v", err)
+			t.Fatalf("scanIsar: %v", err)
 		}
 		var sb strings.Builder
 		for _, tk := range toks {
@@ -148,7 +148,7 @@ func FuzzPolicy(f *testing.F) {
 				sb.WriteString(tk.Text)
 			}
 			if sb.String() != s {
-				t.Fatalf("ScanIsar does not round-trip %q", s)
+				t.Fatalf("scanIsar does not round-trip %q", s)
 			}
 		}
 		got, err := Policy{}.Check(s)
