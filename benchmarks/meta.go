@@ -64,8 +64,12 @@ func NewMeta(verdict map[string]string) *Meta {
 	return &Meta{Kind: metaKind, RunID: NewRunID(), Verdict: verdict}
 }
 
-// ReadMeta reads OUT.meta.json; a missing file is (nil, nil).
+// ReadMeta reads OUT.meta.json; a missing file, or an out that is not a
+// regular file, is (nil, nil).
 func ReadMeta(out string) (*Meta, error) {
+	if fi, err := os.Stat(out); err == nil && !fi.Mode().IsRegular() {
+		return nil, nil
+	}
 	b, err := os.ReadFile(MetaPath(out))
 	if os.IsNotExist(err) {
 		return nil, nil
@@ -80,24 +84,38 @@ func ReadMeta(out string) (*Meta, error) {
 	return &m, nil
 }
 
-// WriteMeta replaces OUT.meta.json atomically.
+// WriteMeta replaces OUT.meta.json atomically, with mode 0600. out must be
+// a regular file: nothing is written beside a device or a pipe. A run
+// writes its sidecar through RunFile.WriteMeta, under the file's lock.
 func WriteMeta(out string, m *Meta) error {
+	fi, err := os.Stat(out)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s: %w: no sidecar beside it", out, ErrNotRegular)
+	}
+	return writeMetaFile(out, m)
+}
+
+func writeMetaFile(out string, m *Meta) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeAtomic(MetaPath(out), append(b, '\n'))
+	return writeAtomic(MetaPath(out), append(b, '\n'), 0o600)
 }
 
-// writeAtomic writes path through a temporary file in its directory.
-func writeAtomic(path string, b []byte) error {
+// writeAtomic writes path with mode perm through a temporary file in its
+// directory.
+func writeAtomic(path string, b []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	err = f.Chmod(0o644)
+	err = f.Chmod(perm)
 	if err == nil {
 		_, err = f.Write(b)
 	}

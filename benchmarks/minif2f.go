@@ -4,71 +4,57 @@
 package benchmarks
 
 import (
+	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 
-	"github.com/llemma-prove/llemma-prove/coq"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
 // Splits are miniF2F's two halves.
 var Splits = []string{"test", "valid"}
 
-// Loader reads one split of miniF2F in one system's layout.
-type Loader func(dir, split string) ([]prover.Theorem, error)
-
-// loaders maps a backend to its miniF2F loader. Backends register theirs
-// in this package so that the runner and the CLI see one table.
-var loaders = map[string]Loader{"coq": LoadCoq}
-
-// RegisterLoader adds the loader of a backend.
-func RegisterLoader(backend string, l Loader) { loaders[backend] = l }
-
-// Load reads split of the miniF2F copy at dir for backend.
+// Load reads split of the miniF2F copy at dir with the loader of the
+// backend's driver (prover.Driver.LoadMiniF2F).
 func Load(backend, dir, split string) ([]prover.Theorem, error) {
-	l, ok := loaders[backend]
-	if !ok {
-		return nil, fmt.Errorf("no miniF2F loader for backend %q", backend)
+	d, err := prover.Lookup(backend)
+	if err != nil {
+		return nil, err
+	}
+	if d.LoadMiniF2F == nil {
+		return nil, fmt.Errorf("backend %s has no miniF2F loader", d.Name)
 	}
 	if split != "test" && split != "valid" {
 		return nil, fmt.Errorf("unknown split %q: use test or valid", split)
 	}
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("data directory %s not found: pass --data DIR (for example ../shared/data/minif2f/%s) or run `make data`", dir, backend)
+		return nil, dataError{fmt.Errorf("data directory %s not found: pass --data DIR (for example ../shared/data/minif2f/%s) or run `make data`", dir, d.DataDir)}
 	}
-	return l(dir, split)
-}
-
-// LoadCoq reads `DIR/{test,valid}/NAME.v` (the miniF2F-rocq layout); the
-// theorem is the one named like its file.
-func LoadCoq(dir, split string) ([]prover.Theorem, error) {
-	files, err := filepath.Glob(filepath.Join(dir, split, "*.v"))
+	thms, err := d.LoadMiniF2F(dir, split)
 	if err != nil {
-		return nil, err
+		return nil, dataError{err}
 	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("no .v files in %s: is --data the miniF2F Coq directory (holding test/ and valid/)?", filepath.Join(dir, split))
-	}
-	sort.Strings(files)
-	thms := make([]prover.Theorem, 0, len(files))
-	for _, f := range files {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
+	for i := range thms {
+		if thms[i].Backend == "" {
+			thms[i].Backend = d.Name
 		}
-		name := strings.TrimSuffix(filepath.Base(f), ".v")
-		thm, err := coq.ParseTheorem(name, string(src))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
+		if thms[i].Split == "" {
+			thms[i].Split = split
 		}
-		thm.Split, thm.Path = split, f
-		thms = append(thms, thm)
 	}
 	return thms, nil
 }
+
+// ErrData marks a benchmark directory that is missing or does not parse
+// (the CLI exits 2 for it).
+var ErrData = errors.New("benchmarks: bad miniF2F data")
+
+// dataError wraps ErrData without adding its text.
+type dataError struct{ err error }
+
+func (e dataError) Error() string   { return e.err.Error() }
+func (e dataError) Unwrap() []error { return []error{ErrData, e.err} }
 
 // Select keeps the theorems named in only (all when empty), then the first
 // limit (all when 0). A name in only that does not exist is an error.

@@ -160,131 +160,177 @@ func BuildReport(inputs []string, results []Result, traceDir string) (*Report, e
 	results = Dedup(results, func(r Result) [5]string {
 		return [5]string{r.Backend, r.Proposer, r.Split, r.Name, fmt.Sprint(r.Attempt)}
 	})
-	rep := &Report{Inputs: inputs}
+	b := newReportBuilder(inputs, results)
+	for _, pk := range b.problems {
+		row, err := b.row(pk, traceDir)
+		if err != nil {
+			return nil, err
+		}
+		b.rep.Problems = append(b.rep.Problems, row)
+	}
+	b.finish()
+	if len(b.systems) > 1 {
+		b.rep.Cross = crossOf(b.systems, b.rep.Problems)
+	}
+	if b.rep.Problems == nil {
+		b.rep.Problems = []ProblemRow{}
+	}
+	return b.rep, nil
+}
+
+// problemKey names a problem across systems.
+type problemKey struct{ split, name string }
+
+// reportBuilder accumulates a Report: the results grouped by problem and
+// system, and per system the counts the statistics are computed from.
+type reportBuilder struct {
+	rep         *Report
+	systems     []string                    // sorted
+	byProblem   map[problemKey][][]Result   // problem -> system -> attempts
+	problems    []problemKey                // sorted by split, name
+	stats       []SystemStats               // per system
+	cats        []map[string]*CategoryStats // per system
+	minAttempts []int                       // per system: the fewest attempts at a problem
+	passSum     [][]float64                 // per system: sum over problems of pass@k, k = 1..
+}
+
+func newReportBuilder(inputs []string, results []Result) *reportBuilder {
+	b := &reportBuilder{rep: &Report{Inputs: inputs}, byProblem: map[problemKey][][]Result{}}
 	sysIdx := map[string]int{}
-	var systems []string
 	for _, r := range results {
-		s := SystemOf(r)
-		if _, ok := sysIdx[s]; !ok {
-			sysIdx[s] = len(systems)
-			systems = append(systems, s)
+		if s := SystemOf(r); !contains(b.systems, s) {
+			b.systems = append(b.systems, s)
 		}
 	}
-	sort.Strings(systems)
-	for i, s := range systems {
+	sort.Strings(b.systems)
+	for i, s := range b.systems {
 		sysIdx[s] = i
 	}
-	type pkey struct{ split, name string }
-	byProblem := map[pkey][][]Result{} // problem -> system -> attempts
-	var problems []pkey
 	for _, r := range results {
-		k := pkey{r.Split, r.Name}
-		if _, ok := byProblem[k]; !ok {
-			byProblem[k] = make([][]Result, len(systems))
-			problems = append(problems, k)
+		k := problemKey{r.Split, r.Name}
+		if _, ok := b.byProblem[k]; !ok {
+			b.byProblem[k] = make([][]Result, len(b.systems))
+			b.problems = append(b.problems, k)
 		}
 		i := sysIdx[SystemOf(r)]
-		byProblem[k][i] = append(byProblem[k][i], r)
+		b.byProblem[k][i] = append(b.byProblem[k][i], r)
 	}
-	sort.Slice(problems, func(i, j int) bool {
-		if problems[i].split != problems[j].split {
-			return problems[i].split < problems[j].split
+	sort.Slice(b.problems, func(i, j int) bool {
+		if b.problems[i].split != b.problems[j].split {
+			return b.problems[i].split < b.problems[j].split
 		}
-		return problems[i].name < problems[j].name
+		return b.problems[i].name < b.problems[j].name
 	})
-	stats := make([]SystemStats, len(systems))
-	cats := make([]map[string]*CategoryStats, len(systems))
-	for i, s := range systems {
-		b, p, _ := strings.Cut(s, "/")
-		stats[i] = SystemStats{System: s, Backend: b, Proposer: p, ByStatus: map[string]int{}}
-		cats[i] = map[string]*CategoryStats{}
+	n := len(b.systems)
+	b.stats, b.cats, b.minAttempts, b.passSum = make([]SystemStats, n), make([]map[string]*CategoryStats, n), make([]int, n), make([][]float64, n)
+	for i, s := range b.systems {
+		be, p, _ := strings.Cut(s, "/")
+		b.stats[i] = SystemStats{System: s, Backend: be, Proposer: p, ByStatus: map[string]int{}}
+		b.cats[i] = map[string]*CategoryStats{}
 	}
-	minAttempts := make([]int, len(systems))
-	passSum := make([][]float64, len(systems))
-	for _, pk := range problems {
-		row := ProblemRow{Split: pk.split, Name: pk.name, Category: Category(pk.name)}
-		for i, atts := range byProblem[pk] {
-			cell := Cell{System: systems[i]}
-			if len(atts) == 0 {
-				row.Cells = append(row.Cells, cell)
-				continue
-			}
-			sort.Slice(atts, func(a, b int) bool { return atts[a].Attempt < atts[b].Attempt })
-			best := atts[0]
-			proved := 0
-			bestWall, bestExp := math.Inf(1), math.MaxInt
-			for _, a := range atts {
-				st := &stats[i]
-				st.ByStatus[a.Status]++
-				rep.MaxWallS = math.Max(rep.MaxWallS, a.WallS)
-				rep.MaxExpansions = max(rep.MaxExpansions, a.Expansions)
-				if Better(a, best) {
-					best = a
-				}
-				if a.Status == string(prover.StatusProved) {
-					proved++
-					bestWall = math.Min(bestWall, a.WallS)
-					bestExp = min(bestExp, a.Expansions)
-				}
-			}
-			cell.Status, cell.Attempts, cell.Proved, cell.Attempt = best.Status, len(atts), proved, best.Attempt
-			cell.WallS, cell.Expansions, cell.Error = best.WallS, best.Expansions, best.Error
-			if best.Status == string(prover.StatusProved) {
-				cell.Proof, cell.FileText = best.Proof, best.FileText
-			}
-			if traceDir != "" {
-				tf, err := ReadTrace(traceDir, best.Key())
-				if err != nil {
-					return nil, err
-				}
-				if tf != nil {
-					cell.Tree = BuildTree(tf.Trace, tf.Proof)
-				}
-			}
-			row.Cells = append(row.Cells, cell)
-			st := &stats[i]
-			st.Problems++
-			st.Attempts = max(st.Attempts, len(atts))
-			if minAttempts[i] == 0 || len(atts) < minAttempts[i] {
-				minAttempts[i] = len(atts)
-			}
-			c := cats[i][row.Category]
-			if c == nil {
-				c = &CategoryStats{Category: row.Category}
-				cats[i][row.Category] = c
-			}
-			c.Total++
-			if proved > 0 {
-				st.Solved++
-				c.Solved++
-				st.ByWall = append(st.ByWall, bestWall)
-				st.ByExpansions = append(st.ByExpansions, bestExp)
-			}
-			if passSum[i] == nil {
-				passSum[i] = make([]float64, 0)
-			}
-			for k := 1; k <= len(atts); k++ {
-				if len(passSum[i]) < k {
-					passSum[i] = append(passSum[i], 0)
-				}
-				passSum[i][k-1] += PassK(len(atts), proved, k)
+	return b
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// row is one problem's line: a cell per system.
+func (b *reportBuilder) row(pk problemKey, traceDir string) (ProblemRow, error) {
+	row := ProblemRow{Split: pk.split, Name: pk.name, Category: Category(pk.name)}
+	for i, atts := range b.byProblem[pk] {
+		cell := Cell{System: b.systems[i]}
+		if len(atts) > 0 {
+			var err error
+			if cell, err = b.cell(i, row.Category, atts, traceDir); err != nil {
+				return row, err
 			}
 		}
-		rep.Problems = append(rep.Problems, row)
+		row.Cells = append(row.Cells, cell)
 	}
-	for i := range stats {
-		st := &stats[i]
+	return row, nil
+}
+
+// cell summarises system i's attempts at one problem (its best attempt,
+// its search tree) and counts them into the system's statistics.
+func (b *reportBuilder) cell(i int, category string, atts []Result, traceDir string) (Cell, error) {
+	sort.Slice(atts, func(x, y int) bool { return atts[x].Attempt < atts[y].Attempt })
+	st := &b.stats[i]
+	best, proved := atts[0], 0
+	bestWall, bestExp := math.Inf(1), math.MaxInt
+	for _, a := range atts {
+		st.ByStatus[a.Status]++
+		b.rep.MaxWallS = math.Max(b.rep.MaxWallS, a.WallS)
+		b.rep.MaxExpansions = max(b.rep.MaxExpansions, a.Expansions)
+		if Better(a, best) {
+			best = a
+		}
+		if a.Status == string(prover.StatusProved) {
+			proved++
+			bestWall = math.Min(bestWall, a.WallS)
+			bestExp = min(bestExp, a.Expansions)
+		}
+	}
+	cell := Cell{System: b.systems[i], Status: best.Status, Attempts: len(atts), Proved: proved, Attempt: best.Attempt,
+		WallS: best.WallS, Expansions: best.Expansions, Error: best.Error}
+	if best.Status == string(prover.StatusProved) {
+		cell.Proof, cell.FileText = best.Proof, best.FileText
+	}
+	if traceDir != "" {
+		tf, err := ReadTrace(traceDir, best.Key())
+		if err != nil {
+			return cell, err
+		}
+		if tf != nil {
+			cell.Tree = BuildTree(tf.Trace, tf.Proof)
+		}
+	}
+	st.Problems++
+	st.Attempts = max(st.Attempts, len(atts))
+	if b.minAttempts[i] == 0 || len(atts) < b.minAttempts[i] {
+		b.minAttempts[i] = len(atts)
+	}
+	c := b.cats[i][category]
+	if c == nil {
+		c = &CategoryStats{Category: category}
+		b.cats[i][category] = c
+	}
+	c.Total++
+	if proved > 0 {
+		st.Solved++
+		c.Solved++
+		st.ByWall = append(st.ByWall, bestWall)
+		st.ByExpansions = append(st.ByExpansions, bestExp)
+	}
+	for k := 1; k <= len(atts); k++ {
+		if len(b.passSum[i]) < k {
+			b.passSum[i] = append(b.passSum[i], 0)
+		}
+		b.passSum[i][k-1] += PassK(len(atts), proved, k)
+	}
+	return cell, nil
+}
+
+// finish computes each system's rates, intervals, categories and pass@k.
+func (b *reportBuilder) finish() {
+	for i := range b.stats {
+		st := &b.stats[i]
 		st.Rate = ratio(st.Solved, st.Problems)
 		st.Lo, st.Hi = Wilson(st.Solved, st.Problems)
 		for _, name := range append(append([]string{}, Categories...), "other") {
-			if c := cats[i][name]; c != nil {
+			if c := b.cats[i][name]; c != nil {
 				c.Lo, c.Hi = Wilson(c.Solved, c.Total)
 				st.Categories = append(st.Categories, *c)
 			}
 		}
 		if st.Attempts > 1 {
-			for k := 1; k <= minAttempts[i]; k++ {
-				st.PassAtK = append(st.PassAtK, PassAtK{K: k, Value: passSum[i][k-1] / float64(st.Problems)})
+			for k := 1; k <= b.minAttempts[i]; k++ {
+				st.PassAtK = append(st.PassAtK, PassAtK{K: k, Value: b.passSum[i][k-1] / float64(st.Problems)})
 			}
 		}
 		sort.Float64s(st.ByWall)
@@ -293,36 +339,34 @@ func BuildReport(inputs []string, results []Result, traceDir string) (*Report, e
 			st.ByWall, st.ByExpansions = []float64{}, []int{}
 		}
 	}
-	rep.Systems = stats
-	if len(systems) > 1 {
-		cr := &Cross{Systems: systems, OnlyBy: map[string]int{}}
-		for _, row := range rep.Problems {
-			proved := make([]bool, len(systems))
-			n, only := 0, ""
-			for i, c := range row.Cells {
-				if c.Status == string(prover.StatusProved) {
-					proved[i] = true
-					n++
-					only = systems[i]
-				}
+	b.rep.Systems = b.stats
+}
+
+// crossOf compares the systems problem by problem.
+func crossOf(systems []string, rows []ProblemRow) *Cross {
+	cr := &Cross{Systems: systems, OnlyBy: map[string]int{}}
+	for _, row := range rows {
+		proved := make([]bool, len(systems))
+		n, only := 0, ""
+		for i, c := range row.Cells {
+			if c.Status == string(prover.StatusProved) {
+				proved[i] = true
+				n++
+				only = systems[i]
 			}
-			switch n {
-			case 0:
-				cr.ByNone++
-				continue
-			case len(systems):
-				cr.ByAll++
-			case 1:
-				cr.OnlyBy[only]++
-			}
-			cr.Rows = append(cr.Rows, CrossRow{Split: row.Split, Name: row.Name, Proved: proved})
 		}
-		rep.Cross = cr
+		switch n {
+		case 0:
+			cr.ByNone++
+			continue
+		case len(systems):
+			cr.ByAll++
+		case 1:
+			cr.OnlyBy[only]++
+		}
+		cr.Rows = append(cr.Rows, CrossRow{Split: row.Split, Name: row.Name, Proved: proved})
 	}
-	if rep.Problems == nil {
-		rep.Problems = []ProblemRow{}
-	}
-	return rep, nil
+	return cr
 }
 
 func ratio(a, b int) float64 {

@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -26,20 +24,33 @@ type Result struct {
 	Axioms       []string `json:"axioms"`
 	Expansions   int      `json:"expansions"`
 	TacticChecks int      `json:"tactic_checks"`
-	WallS        float64  `json:"wall_s"`
-	Error        string   `json:"error"`
-	Category     string   `json:"category"`
-	SearchEnd    string   `json:"search_end,omitempty"`
-	Rejected     int      `json:"rejected,omitempty"`
+	// WallS is the whole attempt; QueueS the wait for a checker slot;
+	// SetupS process start and load; SearchS the search (what the theorem
+	// budget counts); VerifyS the final check. Seconds.
+	WallS   float64 `json:"wall_s"`
+	QueueS  float64 `json:"queue_s"`
+	SetupS  float64 `json:"setup_s"`
+	SearchS float64 `json:"search_s"`
+	VerifyS float64 `json:"verify_s"`
+	Error   string  `json:"error"`
+	// Cause names what made an error line an error (prover.Cause*
+	// constants: model, model-unavailable, backend-crashed, load, ...).
+	Cause     string `json:"cause,omitempty"`
+	Category  string `json:"category"`
+	SearchEnd string `json:"search_end,omitempty"`
+	Rejected  int    `json:"rejected,omitempty"`
 	// Statement is the theorem as stated, so that merge can tell two
 	// copies of the benchmark apart.
 	Statement string `json:"statement,omitempty"`
 }
 
-// Final reports whether the status is a verdict (anything but interrupted):
-// --resume skips theorems that have one.
-func (r Result) Final() bool {
-	return r.Status != "" && r.Status != string(prover.StatusInterrupted)
+// Final reports whether the line is a verdict on the theorem (proved,
+// failed, timeout): --resume runs the others (error, interrupted) again.
+func (r Result) Final() bool { return prover.Status(r.Status).Final() }
+
+// seconds is d in seconds, to the millisecond.
+func seconds(d time.Duration) float64 {
+	return float64(d.Round(time.Millisecond)) / float64(time.Second)
 }
 
 // NewResult turns an agent's outcome into a result line.
@@ -48,8 +59,9 @@ func NewResult(thm prover.Theorem, proposer string, o prover.Outcome) Result {
 		Name: thm.Name, Split: thm.Split, Backend: thm.Backend, Proposer: proposer,
 		Status: string(o.Status), Proof: o.Proof, FileText: o.FileText, Axioms: o.Axioms,
 		Expansions: o.Expansions, TacticChecks: o.TacticChecks,
-		WallS: float64(o.Wall.Round(time.Millisecond)) / float64(time.Second),
-		Error: o.Error, Category: Category(thm.Name), SearchEnd: string(o.SearchEnd), Rejected: o.Rejected,
+		WallS: seconds(o.Wall), QueueS: seconds(o.Queue), SetupS: seconds(o.Setup),
+		SearchS: seconds(o.Search), VerifyS: seconds(o.Verify),
+		Error: o.Message(), Cause: o.Cause(), Category: Category(thm.Name), SearchEnd: string(o.SearchEnd), Rejected: o.Rejected,
 		Statement: thm.Statement,
 	}
 	if r.Proof == nil {
@@ -59,9 +71,10 @@ func NewResult(thm prover.Theorem, proposer string, o prover.Outcome) Result {
 		r.Axioms = []string{}
 	}
 	if o.Status != prover.StatusProved {
-		// Only verified proofs are reported as proofs.
+		// Only verified proofs are reported as proofs; a proof the final
+		// check refused is kept (as failed) for study.
 		r.FileText = ""
-		if o.Status != prover.StatusFailed || !strings.Contains(o.Error, "final check") {
+		if !o.RejectedByFinalCheck() {
 			r.Proof = []string{}
 		}
 	}
@@ -71,25 +84,15 @@ func NewResult(thm prover.Theorem, proposer string, o prover.Outcome) Result {
 // Sink appends result lines to a file, each one flushed to disk (fsync)
 // as it is written, so an interrupted run loses nothing it had finished.
 type Sink struct {
-	mu sync.Mutex
-	f  *os.File
-	w  io.Writer
+	mu   sync.Mutex
+	w    io.Writer
+	sync func() error // nil when the writer cannot be synced
 }
 
-// OpenSink opens path for appending (creating it), or writes to w when path
-// is empty.
-func OpenSink(path string, w io.Writer) (*Sink, error) {
-	if path == "" {
-		return &Sink{w: w}, nil
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("--out %s: %w", path, err)
-	}
-	return &Sink{f: f, w: f}, nil
-}
+// NewSink writes result lines to w (stdout, or a non-regular --out).
+func NewSink(w io.Writer) *Sink { return &Sink{w: w} }
 
-// Write appends one JSON line.
+// Write appends one JSON line, with one write call.
 func (s *Sink) Write(r Result) error {
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -101,18 +104,10 @@ func (s *Sink) Write(r Result) error {
 	if _, err := s.w.Write(b); err != nil {
 		return fmt.Errorf("writing results: %w", err)
 	}
-	if s.f != nil {
-		if err := s.f.Sync(); err != nil {
+	if s.sync != nil {
+		if err := s.sync(); err != nil {
 			return fmt.Errorf("syncing results: %w", err)
 		}
-	}
-	return nil
-}
-
-// Close closes the file.
-func (s *Sink) Close() error {
-	if s.f != nil {
-		return s.f.Close()
 	}
 	return nil
 }

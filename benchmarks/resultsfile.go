@@ -145,46 +145,13 @@ func parseResults(path string, b []byte) ([]Result, ReadInfo, error) {
 	return out, info, nil
 }
 
-// RepairTail truncates an unterminated last line (left by a run killed
-// mid-write) so that appending starts on a fresh line. It returns the
-// number of bytes dropped.
+// RepairTail truncates an unterminated last line of the file at path
+// (see RunFile.RepairTail). It returns the number of bytes dropped.
 func RepairTail(path string) (int, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	size := fi.Size()
-	if size == 0 {
-		return 0, nil
-	}
-	// Read backwards in blocks until a newline is found.
-	const block = 64 << 10
-	end := size
-	for end > 0 {
-		start := max(end-block, 0)
-		buf := make([]byte, end-start)
-		if _, err := f.ReadAt(buf, start); err != nil {
-			return 0, err
-		}
-		if end == size && buf[len(buf)-1] == '\n' {
-			return 0, nil
-		}
-		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
-			cut := start + int64(i) + 1
-			if err := f.Truncate(cut); err != nil {
-				return 0, err
-			}
-			return int(size - cut), f.Sync()
-		}
-		end = start
-	}
-	if err := f.Truncate(0); err != nil {
-		return 0, err
-	}
-	return int(size), f.Sync()
+	return repairTail(f)
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // Runner proves a list of theorems, several at a time, and appends each
-// verdict to a Sink as soon as it is known.
+// result to a Sink as soon as it is known.
 type Runner struct {
 	Agent       *prover.Agent
 	Proposer    string // name recorded in the results
@@ -31,6 +31,51 @@ type Runner struct {
 	Skip func(Key) bool
 	// Traces, when set, receives each attempt's search tree (--trace).
 	Traces *TraceWriter
+	// MaxErrors is the circuit breaker: the run stops when this many
+	// attempts in a row (in completion order) end in error with the same
+	// cause (0: never). A verdict resets the count.
+	MaxErrors int
+	// JobContext, when set, derives the ctx of one job (e.g. to tell the
+	// proposer which attempt it serves: model.WithAttempt).
+	JobContext func(ctx context.Context, job Job) context.Context
+}
+
+// BreakerError is what Run returns when the circuit breaker stopped the
+// run: the same infrastructure cause failed Count theorems in a row.
+type BreakerError struct {
+	Cause string // a prover.Cause* name
+	Count int
+	Last  Result // the last of them
+}
+
+func (e *BreakerError) Error() string {
+	return fmt.Sprintf("stopped the run: %d theorems in a row ended in error (%s); the last, %s: %s",
+		e.Count, e.Cause, e.Last.Name, e.Last.Error)
+}
+
+// breaker counts consecutive errors of one cause.
+type breaker struct {
+	max   int
+	cause string
+	n     int
+}
+
+// note records a result and returns the error to stop the run with, once.
+func (b *breaker) note(r Result) *BreakerError {
+	switch {
+	case b.max <= 0 || r.Status == string(prover.StatusInterrupted):
+		return nil
+	case r.Status != string(prover.StatusError):
+		b.cause, b.n = "", 0
+		return nil
+	case r.Cause != b.cause:
+		b.cause, b.n = r.Cause, 0
+	}
+	b.n++
+	if b.n == b.max {
+		return &BreakerError{Cause: r.Cause, Count: b.n, Last: r}
+	}
+	return nil
 }
 
 // Job is one attempt at one theorem.
@@ -58,6 +103,8 @@ func (r *Runner) Jobs(thms []prover.Theorem) []Job {
 // Run proves thms and returns every result, in completion order. A
 // cancelled ctx stops launching work; theorems in flight are recorded as
 // interrupted (never as failed), and Run returns once they are written.
+// When the circuit breaker trips, Run stops the same way and returns a
+// *BreakerError; a result that cannot be written stops the run too.
 func (r *Runner) Run(ctx context.Context, thms []prover.Theorem) ([]Result, error) {
 	n := r.Concurrency
 	if n <= 0 {
@@ -65,45 +112,72 @@ func (r *Runner) Run(ctx context.Context, thms []prover.Theorem) ([]Result, erro
 	}
 	jobs := r.Jobs(thms)
 	prog := newProgress(r.Progress, len(jobs))
+	rctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	var (
 		mu      sync.Mutex
 		results []Result
+		brk     = breaker{max: r.MaxErrors}
+		tripped *BreakerError
 	)
 	g := new(errgroup.Group)
 	g.SetLimit(n)
 	for _, job := range jobs {
-		if ctx.Err() != nil {
+		if rctx.Err() != nil {
 			break
 		}
 		g.Go(func() error {
-			if ctx.Err() != nil {
+			if rctx.Err() != nil {
 				return nil
 			}
-			thm := job.Theorem
-			out := r.Agent.Prove(ctx, thm)
-			res := NewResult(thm, r.Proposer, out)
-			res.Attempt = job.Attempt
+			res, out := r.prove(rctx, job)
 			if r.Traces != nil && res.Status != string(prover.StatusInterrupted) {
 				if err := r.Traces.Write(res, out.Trace); err != nil {
+					stop(err)
 					return err
 				}
 			}
 			if err := r.Sink.Write(res); err != nil {
+				stop(err)
 				return err
 			}
 			mu.Lock()
 			results = append(results, res)
+			if b := brk.note(res); b != nil && tripped == nil {
+				tripped = b
+				stop(b)
+			}
 			mu.Unlock()
 			prog.done(res.Status == string(prover.StatusProved))
-			if r.Log != nil {
-				r.Log.Debug("theorem done", "name", thm.Name, "status", res.Status, "wall_s", res.WallS)
-			}
 			return nil
 		})
 	}
 	err := g.Wait()
 	prog.finish()
+	if err == nil && tripped != nil {
+		err = tripped
+	}
 	return results, err
+}
+
+// prove runs one job and logs how it ended.
+func (r *Runner) prove(ctx context.Context, job Job) (Result, prover.Outcome) {
+	thm := job.Theorem
+	if r.JobContext != nil {
+		ctx = r.JobContext(ctx, job)
+	}
+	out := r.Agent.Prove(ctx, thm)
+	res := NewResult(thm, r.Proposer, out)
+	res.Attempt = job.Attempt
+	if r.Log != nil {
+		if res.Status == string(prover.StatusError) {
+			// Loud: an infrastructure fault is never a quiet line in a file.
+			r.Log.Warn("theorem ended in error", "name", thm.Name, "cause", res.Cause, "err", res.Error)
+		}
+		r.Log.Debug("theorem done", "name", thm.Name, "status", res.Status, "wall_s", res.WallS,
+			"queue_s", res.QueueS, "setup_s", res.SetupS, "search_s", res.SearchS, "verify_s", res.VerifyS)
+	}
+	return res, out
 }
 
 // progress prints done/total, solved, elapsed and ETA on stderr: one

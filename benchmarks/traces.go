@@ -135,7 +135,7 @@ func filterPairs(path string, keep func(Key) bool) error {
 	if out.Len() == len(b) {
 		return nil
 	}
-	return writeAtomic(path, out.Bytes())
+	return writeAtomic(path, out.Bytes(), 0o644)
 }
 
 // Write records the trace of r and, for a proof, its pairs. It runs before
@@ -153,7 +153,7 @@ func (w *TraceWriter) Write(r Result, tr *search.Trace) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(path, b); err != nil {
+	if err := writeAtomic(path, b, 0o644); err != nil {
 		return fmt.Errorf("writing trace: %w", err)
 	}
 	if r.Status != "proved" {

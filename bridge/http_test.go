@@ -272,19 +272,32 @@ func TestCheckListen(t *testing.T) {
 	}
 }
 
+// closeNotify tells when the server closed its listener: shutdown began.
+type closeNotify struct {
+	net.Listener
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (l *closeNotify) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return l.Listener.Close()
+}
+
 func TestHTTPGracefulShutdown(t *testing.T) {
 	t.Parallel()
 	started := make(chan struct{}, 1)
-	b := &fakeBackend{}
-	s := newServer(b, proposerFunc(func(ctx context.Context, req prover.ProposalRequest) ([]prover.Candidate, error) {
-		started <- struct{}{}
-		time.Sleep(100 * time.Millisecond) // a request in flight during shutdown
-		return []prover.Candidate{{Tactic: "lra.", Score: -0.1}}, nil
-	}))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ln := &closeNotify{Listener: raw, closed: make(chan struct{})}
+	b := &fakeBackend{}
+	s := newServer(b, proposerFunc(func(ctx context.Context, req prover.ProposalRequest) ([]prover.Candidate, error) {
+		started <- struct{}{}
+		<-ln.closed // answer only once shutdown has begun: a request in flight during shutdown
+		return []prover.Candidate{{Tactic: "lra.", Score: -0.1}}, nil
+	}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.ServeHTTPListener(ctx, ln) }()

@@ -156,6 +156,9 @@ func (s *Server) Prove(ctx context.Context, p ProveParams, progress Progress) (P
 		Proposer:       prop,
 		Search:         search.Config{Expansions: budget.Expansions, Samples: budget.Samples, TacticTimeout: budget.TacticTimeout},
 		TheoremTimeout: budget.TheoremTimeout,
+		SetupTimeout:   s.SetupTimeout,
+		VerifyTimeout:  s.VerifyTimeout,
+		Slots:          s.Slots,
 		Log:            s.Log,
 	}
 	if progress != nil {
@@ -169,7 +172,7 @@ func (s *Server) Prove(ctx context.Context, p ProveParams, progress Progress) (P
 		hundred := 100
 		progress(string(out.Status), &hundred)
 	}
-	res := ProveResult{Status: string(out.Status), Proof: out.Proof, Axioms: out.Axioms, Error: out.Error}
+	res := ProveResult{Status: string(out.Status), Proof: out.Proof, Axioms: out.Axioms, Error: out.Message(), Cause: out.Cause()}
 	if out.Status == prover.StatusProved {
 		res.FileText = out.FileText
 	} else {
@@ -181,8 +184,8 @@ func (s *Server) Prove(ctx context.Context, p ProveParams, progress Progress) (P
 	if res.Axioms == nil {
 		res.Axioms = []string{}
 	}
-	if out.Status == prover.StatusError && strings.Contains(out.Error, prover.ErrUnavailable.Error()) {
-		return res, rpcErr(CodeUnavailable, "%s", out.Error)
+	if out.Status == prover.StatusError && errors.Is(out.Err, prover.ErrUnavailable) {
+		return res, rpcErr(CodeUnavailable, "%s", out.Message())
 	}
 	return res, nil
 }

@@ -21,7 +21,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/llemma-prove/llemma-prove/coq"
+	"github.com/llemma-prove/llemma-prove/config"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
@@ -42,8 +42,12 @@ const (
 	DefaultMaxTheorem     = 10 * time.Minute
 )
 
-// DefaultBudget is used for llemma/prove when Server.Budget leaves a field zero.
-var DefaultBudget = Budget{Expansions: 12, Samples: 64, TheoremTimeout: 15 * time.Second, TacticTimeout: 3 * time.Second}
+// DefaultBudget is used for llemma/prove when Server.Budget leaves a field
+// zero: the GPU-free proposers' budget (config.Budgets, written once).
+var DefaultBudget = Budget{
+	Expansions: config.Budgets.GPUFree.Expansions, Samples: config.Budgets.GPUFree.Samples,
+	TheoremTimeout: config.Budgets.GPUFree.TheoremTimeout, TacticTimeout: config.Budgets.GPUFree.TacticTimeout,
+}
 
 // Server holds what every connection shares. Set the fields, then serve;
 // the fields must not change once serving started.
@@ -55,12 +59,25 @@ type Server struct {
 	Backends func(name string) (prover.Backend, error)
 	// Proposer builds the proposer for a backend name, once per name.
 	Proposer func(backend string) (prover.Proposer, error)
+	// Policy is the tactic policy of a backend name, for suggestions made
+	// before (or without) its backend runs. Nil: the registered driver's
+	// policy under config.Defaults().
+	Policy func(backend string) (prover.Policy, error)
+	// Names are the backend names a request may give (nil: the registered
+	// drivers', prover.Drivers).
+	Names []string
 	// DefaultBackend is used when a request names none (always for HTTP).
 	DefaultBackend string
 	// Budget is the default budget of llemma/prove; zero fields take DefaultBudget's.
 	Budget Budget
 	// MaxTheoremTimeout caps a request's theorem_timeout_s (default 10 min).
 	MaxTheoremTimeout time.Duration
+	// SetupTimeout and VerifyTimeout bound the open and the final check of
+	// llemma/prove (0: the agent's defaults).
+	SetupTimeout, VerifyTimeout time.Duration
+	// Slots, when set, bound the proofs holding a checker process at once
+	// (the wait is not charged to a proof's budgets).
+	Slots *prover.Slots
 	// MaxConcurrent bounds the suggest, prove and check requests running
 	// at once over every transport; one more is refused as busy (default 4).
 	MaxConcurrent int
@@ -86,9 +103,6 @@ type Server struct {
 	proposers map[string]prover.Proposer
 	closed    bool
 }
-
-// KnownBackends are the backend names a request may give.
-var KnownBackends = []string{"coq", "lean", "isabelle"}
 
 func (s *Server) init() {
 	s.once.Do(func() {
@@ -125,6 +139,11 @@ func (s *Server) init() {
 		}
 		if s.Log == nil {
 			s.Log = slog.New(slog.DiscardHandler)
+		}
+		if s.Names == nil {
+			for _, d := range prover.Drivers() {
+				s.Names = append(s.Names, d.Name)
+			}
 		}
 		s.slots = make(chan struct{}, s.MaxConcurrent)
 		s.backends = map[string]prover.Backend{}
@@ -166,14 +185,14 @@ func (s *Server) backendName(field, name string) (string, error) {
 		name = s.DefaultBackend
 	}
 	if name == "" {
-		return "", invalidParams("%s is required (one of %s)", field, strings.Join(KnownBackends, ", "))
+		return "", invalidParams("%s is required (one of %s)", field, strings.Join(s.Names, ", "))
 	}
-	for _, k := range KnownBackends {
+	for _, k := range s.Names {
 		if k == name {
 			return name, nil
 		}
 	}
-	return "", invalidParams("%s %q: use one of %s", field, name, strings.Join(KnownBackends, ", "))
+	return "", invalidParams("%s %q: use one of %s", field, name, strings.Join(s.Names, ", "))
 }
 
 // backend returns the shared backend of name, building it on first use.
@@ -216,8 +235,9 @@ func (s *Server) proposer(name string) (prover.Proposer, error) {
 }
 
 // policy is the tactic policy for a backend name: the live backend's when
-// it is already running, else the same policy from package prover, so that
-// suggestions without checking work where the prover is not installed.
+// it is already running, else Server.Policy's (by default the registered
+// driver's), so that suggestions without checking work where the prover
+// is not installed.
 func (s *Server) policy(name string) (prover.Policy, error) {
 	s.mu.Lock()
 	b, ok := s.backends[name]
@@ -225,13 +245,11 @@ func (s *Server) policy(name string) (prover.Policy, error) {
 	if ok {
 		return b.Policy(), nil
 	}
-	switch name {
-	case "coq":
-		return coq.Policy{}, nil
-	case "lean":
-		return prover.LeanPolicy{}, nil
-	case "isabelle":
-		return prover.IsabellePolicy{}, nil
+	if s.Policy != nil {
+		return s.Policy(name)
+	}
+	if d, err := prover.Lookup(name); err == nil {
+		return d.Policy(config.Defaults()), nil
 	}
 	b, err := s.backend(name)
 	if err != nil {

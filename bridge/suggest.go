@@ -53,7 +53,7 @@ func (s *Server) suggest(ctx context.Context, q suggestQuery) ([]suggestion, err
 		n = s.Suggestions
 	}
 	var sess prover.Session
-	state := prover.State{Text: q.state, Goals: []string{normalizeState(q.backend, q.state)}}
+	state := prover.State{Text: q.state, Goals: []string{normalizeState(q.state)}}
 	if q.thm != nil {
 		b, err := s.backend(q.backend)
 		if err != nil {
@@ -191,17 +191,15 @@ func (s *Server) checkAll(ctx context.Context, sess prover.Session, sugs []sugge
 }
 
 // normalizeState turns a state as the prover prints it into the canonical
-// goal text the proposers read: Coq's "N goals" line dropped, common
-// indentation and blank lines removed.
-func normalizeState(backend, state string) string {
+// goal text the proposers read: a leading "N goals" line (Coq's, and the
+// Lean infoview's) dropped, common indentation and blank lines removed.
+func normalizeState(state string) string {
 	lines := strings.Split(strings.ReplaceAll(state, "\r\n", "\n"), "\n")
-	if backend == "coq" {
-		for len(lines) > 0 && strings.TrimSpace(lines[0]) == "" {
-			lines = lines[1:]
-		}
-		if len(lines) > 0 && coqGoalsLine.MatchString(strings.TrimSpace(lines[0])) {
-			lines = lines[1:]
-		}
+	for len(lines) > 0 && strings.TrimSpace(lines[0]) == "" {
+		lines = lines[1:]
+	}
+	if len(lines) > 0 && goalsLine.MatchString(strings.TrimSpace(lines[0])) {
+		lines = lines[1:]
 	}
 	kept := lines[:0]
 	for _, l := range lines {
@@ -223,7 +221,7 @@ func normalizeState(backend, state string) string {
 	return strings.Join(kept, "\n")
 }
 
-var coqGoalsLine = regexp.MustCompile(`^\d+ goals?(?: \(ID \d+\))?$`)
+var goalsLine = regexp.MustCompile(`^\d+ goals?(?: \(ID \d+\))?$`)
 
 // declRE finds declarations in Coq, Lean 4 and Isabelle sources.
 var declRE = regexp.MustCompile(`(?m)^[ \t]*(?:(?:private|protected|nonrec|noncomputable|@\[[^\]]*\])\s+)*(?:Theorem|Lemma|Example|Corollary|Proposition|Fact|Remark|theorem|lemma|corollary|proposition)[ \t\n]+([\p{L}_][\p{L}\p{N}_'.]*)`)

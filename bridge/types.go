@@ -115,6 +115,9 @@ type ProveResult struct {
 	FileText string   `json:"file_text"`
 	Axioms   []string `json:"axioms"`
 	Error    string   `json:"error,omitempty"`
+	// Cause names what made an error status an error (model,
+	// backend-unavailable, backend-crashed, load, ...; see prover.CauseOf).
+	Cause string `json:"cause,omitempty"`
 }
 
 // ProgressParams are $/progress notifications during llemma/prove.

@@ -2,6 +2,7 @@ package prover
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -14,27 +15,58 @@ import (
 // Status is the final verdict on one theorem.
 type Status string
 
+// The verdict taxonomy. Only proved, failed and timeout are verdicts on the
+// theorem; error and interrupted say the run could not judge it (--resume
+// runs those again).
 const (
 	StatusProved      Status = "proved"      // found and independently verified
-	StatusFailed      Status = "failed"      // no verified proof within the search's reach
-	StatusTimeout     Status = "timeout"     // the theorem's wall-time budget ran out
-	StatusError       Status = "error"       // the machinery failed (load error, dead backend)
+	StatusFailed      Status = "failed"      // the search ended without a verified proof (exhausted, root failed, expansion budget, rejected by the final check)
+	StatusTimeout     Status = "timeout"     // the theorem's own search budget ran out while searching
+	StatusError       Status = "error"       // infrastructure failed (model, backend, load, final check): Outcome.Err says which
 	StatusInterrupted Status = "interrupted" // the run was stopped before a verdict
+)
+
+// Final reports whether s is a verdict on the theorem (proved, failed,
+// timeout), as opposed to error or interrupted, which say nothing about it.
+func (s Status) Final() bool {
+	return s == StatusProved || s == StatusFailed || s == StatusTimeout
+}
+
+// Default budgets of the waits around the search, when the Agent's fields
+// are zero.
+const (
+	DefaultSetupTimeout  = 2 * time.Minute
+	DefaultVerifyTimeout = 2 * time.Minute
 )
 
 // Agent proves theorems: best-first search over a Backend with candidates
 // from a Proposer, then the Backend's independent final verification.
+//
+// One theorem goes through four stages, each timed in the Outcome: the
+// wait for a slot (Queue, unbounded: it is the run's business, not the
+// theorem's), setup (Backend.Open: process start, header and statement
+// load; bounded by SetupTimeout), the search (bounded by TheoremTimeout:
+// the budget of the theorem counts search time only) and the final check
+// (bounded by VerifyTimeout).
 type Agent struct {
 	Backend  Backend
 	Proposer Proposer
 	Search   search.Config
-	// TheoremTimeout bounds the search on one theorem (loading excluded).
+	// TheoremTimeout bounds the search on one theorem (0: none).
 	TheoremTimeout time.Duration
-	// OpenTimeout bounds loading the theorem (default 2 min).
-	OpenTimeout time.Duration
-	// VerifyTimeout bounds the final check (default 2 min).
+	// SetupTimeout bounds opening the theorem (default DefaultSetupTimeout).
+	SetupTimeout time.Duration
+	// VerifyTimeout bounds the final check (default DefaultVerifyTimeout).
 	VerifyTimeout time.Duration
-	Log           *slog.Logger
+	// OpenTimeout is the old name of SetupTimeout, used when SetupTimeout
+	// is zero.
+	//
+	// Deprecated: set SetupTimeout.
+	OpenTimeout time.Duration
+	// Slots, when set, is shared by the agents of one run: a theorem holds
+	// a slot from open to the end of its final check.
+	Slots *Slots
+	Log   *slog.Logger
 	// OnEvent, when set, receives progress lines (for editors and the CLI).
 	OnEvent func(msg string)
 }
@@ -49,105 +81,176 @@ type Outcome struct {
 	TacticChecks int
 	Rejected     int // candidates the tactic policy refused
 	SearchEnd    search.Outcome
-	Wall         time.Duration
-	Error        string
-	Trace        *search.Trace
-	Verification *Verification
+	// Err is why the outcome is error or interrupted; CauseOf(Err) names
+	// the cause. Nil for verdicts.
+	Err error
+	// Note explains a verdict in words (how the search ended, why the
+	// final check refused the proof).
+	Note string
+	// Error is Message(), kept for callers that print it.
+	//
+	// Deprecated: use Err (errors.Is, CauseOf) or Message; never match
+	// its text.
+	Error string
+	// Queue is the wait for a slot; Setup the open; Search the search;
+	// Verify the final check; Wall all of it.
+	Queue, Setup, Search, Verify, Wall time.Duration
+	Trace                              *search.Trace
+	Verification                       *Verification
 }
 
-// Prove searches for a proof of thm and verifies it.
+// Cause is the stable name of what made the outcome an error ("" unless
+// Status is StatusError).
+func (o Outcome) Cause() string {
+	if o.Status != StatusError {
+		return ""
+	}
+	return CauseOf(o.Err)
+}
+
+// Message is the outcome's explanation for people: the error, else the note.
+func (o Outcome) Message() string {
+	if o.Err != nil {
+		return o.Err.Error()
+	}
+	return o.Note
+}
+
+// RejectedByFinalCheck reports whether the search found a proof that the
+// final check refused (a failed outcome whose Proof is kept for study).
+func (o Outcome) RejectedByFinalCheck() bool {
+	return o.Status == StatusFailed && o.Verification != nil && !o.Verification.Verified
+}
+
+// Prove searches for a proof of thm and verifies it. It never returns
+// before every process it used is released.
 func (a *Agent) Prove(ctx context.Context, thm Theorem) Outcome {
 	start := time.Now()
-	out := a.prove(ctx, thm)
+	var out Outcome
+	if err := a.Slots.acquire(ctx); err != nil {
+		out = Outcome{Status: StatusInterrupted, Err: err}
+	} else {
+		out.Queue = time.Since(start)
+		a.prove(ctx, thm, &out)
+		a.Slots.release()
+	}
 	out.Wall = time.Since(start)
 	if ctx.Err() != nil && out.Status != StatusProved {
+		// Whatever happened after the run was stopped is not a verdict.
 		out.Status = StatusInterrupted
-		if out.Error == "" {
-			out.Error = "interrupted"
+		if out.Err == nil || !errors.Is(out.Err, context.Cause(ctx)) {
+			out.Err = context.Cause(ctx)
 		}
 	}
+	out.Error = out.Message()
 	return out
 }
 
-func (a *Agent) prove(ctx context.Context, thm Theorem) Outcome {
-	log := a.Log
-	if log == nil {
-		log = slog.Default()
-	}
-	openTimeout := orDefault(a.OpenTimeout, 2*time.Minute)
-	octx, cancel := context.WithTimeout(ctx, openTimeout)
-	sess, err := a.Backend.Open(octx, thm)
-	cancel()
+func (a *Agent) prove(ctx context.Context, thm Theorem, out *Outcome) {
+	sess, err := a.open(ctx, thm, out)
 	if err != nil {
-		return Outcome{Status: StatusError, Error: fmt.Sprintf("opening %s: %v", thm.Name, err)}
+		out.Status, out.Err = StatusError, err
+		return
 	}
-	// The session's process is released before the final check, which runs
-	// in a fresh process of its own.
-	closeOnce := func() {
-		if sess != nil {
-			sess.Close()
-			sess = nil
+	res, env := a.search(ctx, thm, sess, out)
+	out.Expansions, out.TacticChecks, out.Rejected = res.Expansions, res.TacticChecks, env.rejected
+	out.SearchEnd, out.Trace = res.Outcome, &res.Trace
+	switch res.Outcome {
+	case search.OutcomeProved:
+		a.verify(ctx, thm, res.Proof, out)
+	case search.OutcomeTimeout:
+		out.Status, out.Note = StatusTimeout, fmt.Sprintf("the search budget of %s ran out after %d expansions", a.TheoremTimeout, res.Expansions)
+		if env.answers == 0 {
+			// The proposer never answered: the budget was spent waiting
+			// for the model, not searching.
+			out.Status, out.Note = StatusError, ""
+			out.Err = StageError(ErrModel, fmt.Sprintf("the proposer gave no candidates within the %s search budget", a.TheoremTimeout), env.lastErr())
 		}
+	case search.OutcomeCanceled:
+		out.Status, out.Err = StatusInterrupted, context.Cause(ctx)
+	case search.OutcomeError:
+		out.Status, out.Err = StatusError, res.Err
+		if res.Err != nil && !errors.Is(res.Err, ErrModel) && !errors.Is(res.Err, ErrBackend) {
+			out.Err = StageError(ErrBackend, "searching "+thm.Name, res.Err)
+		}
+	default:
+		out.Status, out.Note = StatusFailed, "search ended: "+string(res.Outcome)
 	}
-	defer closeOnce()
+}
 
+// open loads thm within the setup budget.
+func (a *Agent) open(ctx context.Context, thm Theorem, out *Outcome) (Session, error) {
+	budget := orDefault(a.SetupTimeout, orDefault(a.OpenTimeout, DefaultSetupTimeout))
+	start := time.Now()
+	octx, cancel := context.WithTimeoutCause(ctx, budget, ErrSetupTimeout)
+	defer cancel()
+	sess, err := a.Backend.Open(octx, thm)
+	out.Setup = time.Since(start)
+	switch {
+	case err == nil:
+		return sess, nil
+	case ctx.Err() == nil && errors.Is(context.Cause(octx), ErrSetupTimeout):
+		return nil, StageError(ErrSetupTimeout, fmt.Sprintf("opening %s: not loaded after %s (setup budget %s)",
+			thm.Name, out.Setup.Round(time.Millisecond), budget), err)
+	}
+	return nil, StageError(ErrBackend, fmt.Sprintf("opening %s (after %s)", thm.Name, out.Setup.Round(time.Millisecond)), err)
+}
+
+// search runs the best-first search on sess within the theorem budget and
+// closes the session (its process goes back to the pool before the final
+// check, which runs in a fresh process of its own).
+func (a *Agent) search(ctx context.Context, thm Theorem, sess Session, out *Outcome) (search.Result, *agentEnv) {
+	defer sess.Close()
+	start := time.Now()
+	defer func() { out.Search = time.Since(start) }()
 	env := &agentEnv{a: a, thm: thm, sess: sess, states: map[StateID]State{}}
 	root := sess.Root()
 	env.states[root.ID] = root
 	sctx := ctx
 	if a.TheoremTimeout > 0 {
-		var c context.CancelFunc
-		sctx, c = context.WithTimeout(ctx, a.TheoremTimeout)
-		defer c()
+		var cancel context.CancelFunc
+		sctx, cancel = context.WithTimeout(ctx, a.TheoremTimeout)
+		defer cancel()
 	}
 	a.event("searching %s", thm.Name)
 	res := search.Run(sctx, env, search.State{ID: search.StateID(root.ID), Key: root.Key()}, a.Search)
-	closeOnce()
-	out := Outcome{
-		Expansions:   res.Expansions,
-		TacticChecks: res.TacticChecks,
-		Rejected:     env.rejected,
-		SearchEnd:    res.Outcome,
-		Trace:        &res.Trace,
-	}
-	switch res.Outcome {
-	case search.OutcomeProved:
-	case search.OutcomeTimeout:
-		out.Status = StatusTimeout
-		return out
-	case search.OutcomeCanceled:
-		out.Status = StatusInterrupted
-		return out
-	case search.OutcomeError:
-		out.Status, out.Error = StatusError, res.Err.Error()
-		return out
-	default:
-		out.Status = StatusFailed
-		out.Error = "search ended: " + string(res.Outcome)
-		return out
-	}
+	return res, env
+}
 
-	// Nothing found by search is trusted: check the whole file afresh.
-	a.event("verifying %s (%d tactics)", thm.Name, len(res.Proof))
-	file := a.Backend.Assemble(thm, res.Proof)
-	vctx, vcancel := context.WithTimeout(ctx, orDefault(a.VerifyTimeout, 2*time.Minute))
-	defer vcancel()
+// verify judges the proof found by search in a fresh process: nothing
+// found by search is trusted.
+func (a *Agent) verify(ctx context.Context, thm Theorem, proof []string, out *Outcome) {
+	a.event("verifying %s (%d tactics)", thm.Name, len(proof))
+	budget := orDefault(a.VerifyTimeout, DefaultVerifyTimeout)
+	file := a.Backend.Assemble(thm, proof)
+	start := time.Now()
+	vctx, cancel := context.WithTimeoutCause(ctx, budget, ErrVerifyTimeout)
+	defer cancel()
 	v, err := a.Backend.Verify(vctx, VerifyRequest{Name: thm.Name, Challenge: &thm, Solution: file})
-	out.Proof = res.Proof
-	out.Verification = &v
-	out.Axioms = v.Axioms
+	out.Verify = time.Since(start)
+	out.Proof, out.Verification, out.Axioms = proof, &v, v.Axioms
 	switch {
+	case err != nil && ctx.Err() == nil && errors.Is(context.Cause(vctx), ErrVerifyTimeout):
+		out.Status = StatusError
+		out.Err = StageError(ErrVerifyTimeout, fmt.Sprintf("final check of %s: not done after %s (verify budget %s)",
+			thm.Name, out.Verify.Round(time.Millisecond), budget), err)
 	case err != nil:
-		out.Status, out.Error = StatusError, "final check: "+err.Error()
+		out.Status, out.Err = StatusError, StageError(ErrVerify, "final check of "+thm.Name, err)
 	case !v.Verified:
 		out.Status = StatusFailed
-		out.Error = "found in search, failed final check: " + v.Message
-		log.Warn("proof rejected by final check", "theorem", thm.Name, "reason", v.Message,
-			"proof", strings.Join(res.Proof, " "))
+		out.Note = "found in search, failed final check: " + v.Message
+		a.log().Warn("proof rejected by final check", "theorem", thm.Name, "reason", v.Message,
+			"proof", strings.Join(proof, " "))
 	default:
 		out.Status, out.FileText = StatusProved, file
 	}
-	return out
+}
+
+func (a *Agent) log() *slog.Logger {
+	if a.Log == nil {
+		return slog.Default()
+	}
+	return a.Log
 }
 
 func (a *Agent) event(format string, args ...any) {
@@ -171,6 +274,18 @@ type agentEnv struct {
 	sess     Session
 	states   map[StateID]State
 	rejected int
+	// answers counts the proposer's successful answers, propErr is its
+	// last error (the search calls the Env from one goroutine).
+	answers int
+	propErr error
+}
+
+// lastErr is the proposer's last error, or the deadline that cut it off.
+func (e *agentEnv) lastErr() error {
+	if e.propErr != nil {
+		return e.propErr
+	}
+	return context.DeadlineExceeded
 }
 
 // worstScore replaces a proposer's non-finite score.
@@ -184,8 +299,10 @@ func (e *agentEnv) Candidates(ctx context.Context, s search.State, path []string
 	}
 	cands, err := e.a.Proposer.Propose(ctx, ProposalRequest{Theorem: e.thm, State: st, Path: path, N: n})
 	if err != nil {
-		return nil, err
+		e.propErr = err
+		return nil, StageError(ErrModel, "proposer "+e.a.Proposer.Name(), err)
 	}
+	e.answers++
 	policy := e.a.Backend.Policy()
 	out := make([]search.Candidate, 0, len(cands))
 	for _, c := range cands {
@@ -214,7 +331,7 @@ func (e *agentEnv) Apply(ctx context.Context, s search.State, tactic string, tim
 	}
 	r, err := e.sess.Apply(ctx, StateID(s.ID), t, timeout)
 	if err != nil {
-		return search.Step{}, err
+		return search.Step{}, StageError(ErrBackend, "applying a tactic to "+e.thm.Name, err)
 	}
 	switch r.Status {
 	case StepProved:

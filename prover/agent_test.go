@@ -3,6 +3,7 @@ package prover
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"reflect"
@@ -91,6 +92,8 @@ type agentFakeBackend struct {
 	openErr   error
 	verdict   Verification
 	verifyErr error
+	// openBlock and verifyBlock make Open and Verify wait for their ctx.
+	openBlock, verifyBlock bool
 
 	mu        sync.Mutex
 	assembled [][]string
@@ -100,6 +103,10 @@ type agentFakeBackend struct {
 func (b *agentFakeBackend) Name() string { return "fake" }
 
 func (b *agentFakeBackend) Open(ctx context.Context, thm Theorem) (Session, error) {
+	if b.openBlock {
+		<-ctx.Done()
+		return nil, context.Cause(ctx)
+	}
 	if b.openErr != nil {
 		return nil, b.openErr
 	}
@@ -119,6 +126,10 @@ func (b *agentFakeBackend) Verify(ctx context.Context, req VerifyRequest) (Verif
 	b.mu.Lock()
 	b.verified = append(b.verified, req.Solution)
 	b.mu.Unlock()
+	if b.verifyBlock {
+		<-ctx.Done()
+		return Verification{}, context.Cause(ctx)
+	}
 	return b.verdict, b.verifyErr
 }
 
@@ -130,6 +141,7 @@ type agentFakeProposer struct {
 	byGoal map[string][]Candidate
 	err    error
 	hook   func(ctx context.Context)
+	block  bool // never answer: wait for the ctx and return its error
 
 	mu   sync.Mutex
 	reqs []ProposalRequest
@@ -143,6 +155,10 @@ func (p *agentFakeProposer) Propose(ctx context.Context, req ProposalRequest) ([
 	p.mu.Unlock()
 	if p.hook != nil {
 		p.hook(ctx)
+	}
+	if p.block {
+		<-ctx.Done()
+		return nil, fmt.Errorf("model request abandoned: %w", ctx.Err())
 	}
 	if p.err != nil {
 		return nil, p.err
@@ -205,7 +221,7 @@ func TestAgentNeverSendsCheats(t *testing.T) {
 			a := &Agent{Backend: be, Proposer: &agentFakeProposer{all: cands}}
 			out := a.Prove(context.Background(), agentThm)
 			if out.Status != tt.status {
-				t.Fatalf("status %s (%s), want %s", out.Status, out.Error, tt.status)
+				t.Fatalf("status %s (%s), want %s", out.Status, out.Message(), tt.status)
 			}
 			if got := sess.log(); !reflect.DeepEqual(got, tt.sent) {
 				t.Errorf("session received %q, want %q", got, tt.sent)
@@ -285,7 +301,7 @@ func TestAgentProvedAndVerified(t *testing.T) {
 		OnEvent: func(m string) { events = append(events, m) }}
 	out := a.Prove(context.Background(), agentThm)
 	if out.Status != StatusProved {
-		t.Fatalf("status %s (%s)", out.Status, out.Error)
+		t.Fatalf("status %s (%s)", out.Status, out.Message())
 	}
 	want := []string{"intros.", "reflexivity."} // normalised by the policy
 	if !reflect.DeepEqual(out.Proof, want) {
@@ -300,7 +316,7 @@ func TestAgentProvedAndVerified(t *testing.T) {
 	if !reflect.DeepEqual(out.Axioms, axioms) || out.Verification == nil || !out.Verification.Verified {
 		t.Errorf("axioms %q verification %+v", out.Axioms, out.Verification)
 	}
-	if out.SearchEnd != search.OutcomeProved || out.Expansions != 2 || out.TacticChecks != 3 || out.Error != "" {
+	if out.SearchEnd != search.OutcomeProved || out.Expansions != 2 || out.TacticChecks != 3 || out.Message() != "" {
 		t.Errorf("outcome %+v", out)
 	}
 	if out.Wall <= 0 || out.Trace == nil {
@@ -334,8 +350,8 @@ func TestAgentFinalCheckFails(t *testing.T) {
 	if out.Status != StatusFailed {
 		t.Fatalf("status %s, want %s", out.Status, StatusFailed)
 	}
-	if !strings.Contains(out.Error, "failed final check") || !strings.Contains(out.Error, "axiom cheat") {
-		t.Errorf("error %q", out.Error)
+	if !strings.Contains(out.Message(), "failed final check") || !strings.Contains(out.Message(), "axiom cheat") {
+		t.Errorf("error %q", out.Message())
 	}
 	if out.FileText != "" {
 		t.Errorf("unverified proof returned a file: %q", out.FileText)
@@ -351,33 +367,40 @@ func TestAgentVerifyError(t *testing.T) {
 	be := &agentFakeBackend{sess: sess, verifyErr: errors.New("coqc not found"), verdict: Verification{Verified: true}}
 	a := &Agent{Backend: be, Proposer: &agentFakeProposer{all: agentCands("lia.")}}
 	out := a.Prove(context.Background(), agentThm)
-	if out.Status != StatusError || !strings.Contains(out.Error, "final check") || out.FileText != "" {
-		t.Fatalf("status %s error %q file %q", out.Status, out.Error, out.FileText)
+	if out.Status != StatusError || !strings.Contains(out.Message(), "final check") || out.FileText != "" {
+		t.Fatalf("status %s error %q file %q", out.Status, out.Message(), out.FileText)
 	}
 }
 
+// Every way a theorem can end gets its status and, for errors, a cause
+// read from typed errors; a hung open, proposer or final check costs at
+// most its own budget.
 func TestAgentEnds(t *testing.T) {
 	t.Parallel()
 	errOpen := errors.New("coqtop: Error: The reference foo was not found")
+	const short = 30 * time.Millisecond
 	tests := []struct {
 		name    string
 		sess    *agentFakeSession
-		openErr error
-		propErr error
+		be      *agentFakeBackend // sess and verdict are filled in
+		prop    *agentFakeProposer
 		timeout time.Duration // Agent.TheoremTimeout
+		setup   time.Duration // Agent.SetupTimeout
+		verify  time.Duration // Agent.VerifyTimeout
 		ctx     func(context.Context) (context.Context, context.CancelFunc)
 		cancel  bool // cancel the ctx from inside the proposer
 		status  Status
+		cause   string
 		end     search.Outcome
 		errHas  string
 	}{
 		{
 			name: "theorem timeout", sess: &agentFakeSession{root: "g", block: true},
-			timeout: 30 * time.Millisecond, status: StatusTimeout, end: search.OutcomeTimeout,
+			timeout: short, status: StatusTimeout, end: search.OutcomeTimeout, errHas: "search budget of 30ms ran out",
 		},
 		{
 			name: "theorem timeout, session returns the ctx error", sess: &agentFakeSession{root: "g", block: true, ctxErr: true},
-			timeout: 30 * time.Millisecond, status: StatusTimeout, end: search.OutcomeTimeout,
+			timeout: short, status: StatusTimeout, end: search.OutcomeTimeout,
 		},
 		{
 			name: "canceled before the run", sess: &agentFakeSession{root: "g"},
@@ -386,33 +409,68 @@ func TestAgentEnds(t *testing.T) {
 				cancel()
 				return ctx, cancel
 			},
-			status: StatusInterrupted, end: search.OutcomeCanceled, errHas: "interrupted",
+			status: StatusInterrupted, end: search.OutcomeCanceled, errHas: "canceled",
 		},
 		{
 			name: "canceled during the search", sess: &agentFakeSession{root: "g"},
-			cancel: true, status: StatusInterrupted, end: search.OutcomeCanceled, errHas: "interrupted",
+			cancel: true, status: StatusInterrupted, end: search.OutcomeCanceled, errHas: "canceled",
 		},
 		{
 			name: "canceled while a tactic runs", sess: &agentFakeSession{root: "g", block: true},
 			ctx: func(ctx context.Context) (context.Context, context.CancelFunc) {
-				return context.WithTimeout(ctx, 30*time.Millisecond) // the caller's deadline, not the theorem's
+				return context.WithTimeout(ctx, short) // the caller's deadline, not the theorem's
 			},
 			timeout: time.Hour, status: StatusInterrupted, end: search.OutcomeTimeout,
 		},
 		{
-			name: "open error", openErr: errOpen, status: StatusError, errHas: "opening mathd_algebra_1: coqtop: Error: The reference foo",
+			name: "open error", be: &agentFakeBackend{openErr: errOpen},
+			status: StatusError, cause: CauseBackend, errHas: "opening mathd_algebra_1 (after ",
+		},
+		{
+			name: "backend not installed", be: &agentFakeBackend{openErr: fmt.Errorf("starting coqtop: %w", ErrUnavailable)},
+			status: StatusError, cause: CauseBackendUnavailable, errHas: "starting coqtop",
+		},
+		{
+			name: "statement does not load", be: &agentFakeBackend{openErr: fmt.Errorf("%w: mathd_algebra_1: Error: Syntax error", ErrLoad)},
+			status: StatusError, cause: CauseLoad, errHas: "Syntax error",
+		},
+		{
+			name: "open hangs", be: &agentFakeBackend{openBlock: true}, setup: short,
+			status: StatusError, cause: CauseSetupTimeout, errHas: "(setup budget 30ms)",
 		},
 		{
 			name: "session dies", sess: &agentFakeSession{root: "g", err: ErrProcessDied},
-			status: StatusError, end: search.OutcomeError, errHas: "process died",
+			status: StatusError, cause: CauseBackendCrashed, end: search.OutcomeError, errHas: "process died",
 		},
 		{
-			name: "proposer error", sess: &agentFakeSession{root: "g"}, propErr: errors.New("model endpoint down"),
-			status: StatusError, end: search.OutcomeError, errHas: "model endpoint down",
+			name: "backend broken", sess: &agentFakeSession{root: "g", err: fmt.Errorf("%w: 8 restarts; stderr tail: boom", ErrBackendBroken)},
+			status: StatusError, cause: CauseBackendBroken, end: search.OutcomeError, errHas: "stderr tail: boom",
+		},
+		{
+			name: "proposer error", sess: &agentFakeSession{root: "g"}, prop: &agentFakeProposer{err: errors.New("HTTP 500 from the model")},
+			status: StatusError, cause: CauseModel, end: search.OutcomeError, errHas: "HTTP 500 from the model",
+		},
+		{
+			name: "model unreachable", sess: &agentFakeSession{root: "g"}, prop: &agentFakeProposer{err: fmt.Errorf("connection refused: %w", ErrUnavailable)},
+			status: StatusError, cause: CauseModelUnavailable, end: search.OutcomeError, errHas: "connection refused",
+		},
+		{
+			name: "model never answers", sess: &agentFakeSession{root: "g"}, prop: &agentFakeProposer{block: true}, timeout: short,
+			status: StatusError, cause: CauseModel, end: search.OutcomeTimeout, errHas: "no candidates within the 30ms search budget",
+		},
+		{
+			name: "final check hangs", sess: &agentFakeSession{root: "g", steps: map[string]string{"g|lia.": ""}},
+			be: &agentFakeBackend{verifyBlock: true}, verify: short,
+			status: StatusError, cause: CauseVerify, end: search.OutcomeProved, errHas: "(verify budget 30ms)",
+		},
+		{
+			name: "final check cannot run", sess: &agentFakeSession{root: "g", steps: map[string]string{"g|lia.": ""}},
+			be:     &agentFakeBackend{verifyErr: errors.New("coqc: exit status 2")},
+			status: StatusError, cause: CauseVerify, end: search.OutcomeProved, errHas: "final check of mathd_algebra_1: coqc",
 		},
 		{
 			name: "empty root key", sess: &agentFakeSession{root: ""},
-			status: StatusError, end: search.OutcomeError, errHas: "no key",
+			status: StatusError, cause: CauseBackend, end: search.OutcomeError, errHas: "no key",
 		},
 	}
 	for _, tt := range tests {
@@ -425,12 +483,22 @@ func TestAgentEnds(t *testing.T) {
 				ctx, c2 = tt.ctx(ctx)
 				defer c2()
 			}
-			prop := &agentFakeProposer{all: agentCands("lia.", "nra."), err: tt.propErr}
+			prop := tt.prop
+			if prop == nil {
+				prop = &agentFakeProposer{}
+			}
+			if prop.all == nil {
+				prop.all = agentCands("lia.", "nra.")
+			}
 			if tt.cancel {
 				prop.hook = func(context.Context) { cancel() }
 			}
-			be := &agentFakeBackend{sess: tt.sess, openErr: tt.openErr, verdict: Verification{Verified: true}}
-			a := &Agent{Backend: be, Proposer: prop, TheoremTimeout: tt.timeout}
+			be := tt.be
+			if be == nil {
+				be = &agentFakeBackend{}
+			}
+			be.sess, be.verdict = tt.sess, Verification{Verified: true}
+			a := &Agent{Backend: be, Proposer: prop, TheoremTimeout: tt.timeout, SetupTimeout: tt.setup, VerifyTimeout: tt.verify}
 			done := make(chan Outcome, 1)
 			go func() { done <- a.Prove(ctx, agentThm) }()
 			var out Outcome
@@ -440,21 +508,121 @@ func TestAgentEnds(t *testing.T) {
 				t.Fatal("Prove did not return")
 			}
 			if out.Status != tt.status {
-				t.Fatalf("status %s (%q), want %s", out.Status, out.Error, tt.status)
+				t.Fatalf("status %s (%q), want %s", out.Status, out.Message(), tt.status)
+			}
+			if got := out.Cause(); got != tt.cause {
+				t.Errorf("cause %q (%v), want %q", got, out.Err, tt.cause)
+			}
+			if (out.Err != nil) != (tt.status == StatusError || tt.status == StatusInterrupted) {
+				t.Errorf("status %s with Err %v", out.Status, out.Err)
 			}
 			if out.SearchEnd != tt.end {
 				t.Errorf("search end %q, want %q", out.SearchEnd, tt.end)
 			}
-			if tt.errHas != "" && !strings.Contains(out.Error, tt.errHas) {
-				t.Errorf("error %q, want it to contain %q", out.Error, tt.errHas)
+			if tt.errHas != "" && !strings.Contains(out.Message(), tt.errHas) {
+				t.Errorf("message %q, want it to contain %q", out.Message(), tt.errHas)
 			}
-			if out.FileText != "" || len(be.verified) != 0 {
+			if out.FileText != "" {
+				t.Errorf("file text %q although nothing was proved", out.FileText)
+			}
+			if tt.end != search.OutcomeProved && len(be.verified) != 0 {
 				t.Errorf("verified %q although nothing was proved", be.verified)
 			}
-			if tt.sess != nil && tt.openErr == nil && tt.sess.closed != 1 {
+			if tt.sess != nil && be.openErr == nil && !be.openBlock && tt.sess.closed != 1 {
 				t.Errorf("session closed %d times, want 1", tt.sess.closed)
 			}
+			// Each budget bounds its own stage.
+			for _, st := range []struct {
+				name        string
+				got, budget time.Duration
+			}{{"setup", out.Setup, tt.setup}, {"search", out.Search, tt.timeout}, {"verify", out.Verify, tt.verify}} {
+				if st.budget > 0 && st.budget < time.Hour && st.got > st.budget+5*time.Second {
+					t.Errorf("%s took %s over a budget of %s", st.name, st.got, st.budget)
+				}
+			}
+			if out.Wall < out.Queue+out.Setup+out.Search+out.Verify {
+				t.Errorf("wall %s < queue %s + setup %s + search %s + verify %s", out.Wall, out.Queue, out.Setup, out.Search, out.Verify)
+			}
 		})
+	}
+}
+
+// The wait for a slot is the outcome's queue time, outside every budget:
+// with one slot, a second theorem waits for the first and still gets its
+// whole search budget.
+func TestAgentSlotsQueue(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	entered := make(chan struct{}, 2)
+	first := &agentFakeProposer{all: agentCands("lia."), hook: func(context.Context) {
+		entered <- struct{}{}
+		<-release
+	}}
+	slots := NewSlots(1)
+	mk := func(p Proposer) *Agent {
+		sess := &agentFakeSession{root: "g", steps: map[string]string{"g|lia.": ""}}
+		return &Agent{Backend: &agentFakeBackend{sess: sess, verdict: Verification{Verified: true}}, Proposer: p,
+			Slots: slots, TheoremTimeout: time.Hour}
+	}
+	a1, a2 := mk(first), mk(&agentFakeProposer{all: agentCands("lia.")})
+	out1 := make(chan Outcome, 1)
+	go func() { out1 <- a1.Prove(context.Background(), agentThm) }()
+	<-entered // a1 holds the slot and is searching
+	out2 := make(chan Outcome, 1)
+	go func() { out2 <- a2.Prove(context.Background(), agentThm) }()
+	select {
+	case o := <-out2:
+		t.Fatalf("second theorem finished (%s) while the only slot was held", o.Status)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	o1, o2 := <-out1, <-out2
+	if o1.Status != StatusProved || o2.Status != StatusProved {
+		t.Fatalf("statuses %s, %s", o1.Status, o2.Status)
+	}
+	if o2.Queue < 50*time.Millisecond || o2.Queue > o2.Wall {
+		t.Errorf("second theorem queued %s (wall %s), want at least the 50ms it waited", o2.Queue, o2.Wall)
+	}
+	if o1.Queue > o2.Queue {
+		t.Errorf("first theorem queued %s, more than the second (%s)", o1.Queue, o2.Queue)
+	}
+	// A theorem still waiting when the run stops is interrupted, not failed.
+	slots2 := NewSlots(1)
+	slots2.ch <- struct{}{}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	o := (&Agent{Backend: &agentFakeBackend{}, Proposer: first, Slots: slots2}).Prove(ctx, agentThm)
+	if o.Status != StatusInterrupted || !errors.Is(o.Err, context.Canceled) {
+		t.Errorf("queued and cancelled: %s %v", o.Status, o.Err)
+	}
+}
+
+func TestCauseOf(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{nil, ""},
+		{StageError(ErrModel, "proposer llm", fmt.Errorf("dial: %w", ErrUnavailable)), CauseModelUnavailable},
+		{StageError(ErrModel, "proposer llm", errors.New("HTTP 401")), CauseModel},
+		{StageError(ErrBackend, "opening x", fmt.Errorf("coqtop: %w", ErrUnavailable)), CauseBackendUnavailable},
+		{StageError(ErrVerify, "final check", fmt.Errorf("coqc: %w", ErrUnavailable)), CauseBackendUnavailable},
+		{StageError(ErrBackend, "applying", &ExitError{Backend: "coq", Err: errors.New("signal: killed")}), CauseBackendCrashed},
+		{StageError(ErrBackend, "applying", fmt.Errorf("%w: crash loop", ErrBackendBroken)), CauseBackendBroken},
+		{StageError(ErrSetupTimeout, "opening", context.DeadlineExceeded), CauseSetupTimeout},
+		{StageError(ErrBackend, "opening", fmt.Errorf("%w: bad header", ErrLoad)), CauseLoad},
+		{StageError(ErrVerify, "final check", errors.New("exit 2")), CauseVerify},
+		{StageError(ErrBackend, "opening", errors.New("??")), CauseBackend},
+		{errors.New("??"), CauseInternal},
+	} {
+		if got := CauseOf(c.err); got != c.want {
+			t.Errorf("CauseOf(%v) = %q, want %q", c.err, got, c.want)
+		}
+	}
+	// The stage adds no text of its own.
+	if got := StageError(ErrModel, "proposer llm", errors.New("HTTP 500")).Error(); got != "proposer llm: HTTP 500" {
+		t.Errorf("message %q", got)
 	}
 }
 

@@ -7,4 +7,8 @@ type Check struct {
 	OK     bool
 	Detail string // version found, or what is wrong
 	Fix    string // the command or setting that fixes it
+	// Optional marks a check whose failure costs a feature or some
+	// theorems (an optional library), not the backend: the run's
+	// pre-flight warns about it instead of refusing to start.
+	Optional bool
 }

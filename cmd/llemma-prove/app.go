@@ -5,424 +5,389 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	iofs "io/fs"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
 	"github.com/llemma-prove/llemma-prove/benchmarks"
-	"github.com/llemma-prove/llemma-prove/coq"
-	"github.com/llemma-prove/llemma-prove/isabelle"
-	"github.com/llemma-prove/llemma-prove/lean"
+	"github.com/llemma-prove/llemma-prove/config"
+	_ "github.com/llemma-prove/llemma-prove/coq" // the backends register their drivers
+	"github.com/llemma-prove/llemma-prove/internal/proc"
+	_ "github.com/llemma-prove/llemma-prove/isabelle"
+	_ "github.com/llemma-prove/llemma-prove/lean"
 	"github.com/llemma-prove/llemma-prove/model"
 	"github.com/llemma-prove/llemma-prove/prover"
 	"github.com/llemma-prove/llemma-prove/search"
 )
 
-func init() {
-	benchmarks.RegisterLoader("isabelle", isabelle.LoadMiniF2F)
-	benchmarks.RegisterLoader("lean", lean.LoadMiniF2F)
-}
-
-// app is what every command gets: the one viper instance (flags > LLEMMA_*
-// environment > config file > defaults), the streams and the logger.
+// app is what every command gets: the typed configuration built once from
+// the one viper instance, where each value came from, the streams, the
+// logger, and what to stop when the command ends.
 type app struct {
-	v      *viper.Viper
+	cmd    *command
+	set    *settings
+	cfg    config.Config
+	v      *viper.Viper // for the flags outside the schema (train's)
 	fs     *pflag.FlagSet
 	stdout io.Writer
 	stderr io.Writer
 	log    *slog.Logger
+
+	mu      sync.Mutex
+	closers []closer
+	doctors map[string][]prover.Check
 }
 
-func newApp(fs *pflag.FlagSet, stdout, stderr io.Writer) (*app, error) {
-	v := viper.New()
-	v.SetEnvPrefix("LLEMMA")
-	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_", ".", "_"))
-	v.AutomaticEnv()
-	if err := v.BindPFlags(fs); err != nil {
-		return nil, err
-	}
-	// Config-file keys for flags whose names are short on the command line.
-	for key, flag := range map[string]string{
-		"model.url": "model-url", "model.name": "model", "model.launch": "model-launch",
-		"model.api": "model-api", "model.temperature": "temperature", "model.prompt": "prompt",
-		"model.beam": "beam", "model.seed": "seed",
-	} {
-		if f := fs.Lookup(flag); f != nil {
-			if err := v.BindPFlag(key, f); err != nil {
-				return nil, err
-			}
+type closer struct {
+	what string
+	fn   func() error
+}
+
+// onExit registers fn to run when the command ends, on every exit path
+// (last registered, first run).
+func (a *app) onExit(what string, fn func() error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.closers = append(a.closers, closer{what, fn})
+}
+
+// close runs the registered closers.
+func (a *app) close() error {
+	a.mu.Lock()
+	cs := a.closers
+	a.closers = nil
+	a.mu.Unlock()
+	var errs []error
+	for i := len(cs) - 1; i >= 0; i-- {
+		if err := cs[i].fn(); err != nil {
+			errs = append(errs, fmt.Errorf("stopping %s: %w", cs[i].what, err))
 		}
 	}
-	if path := v.GetString("config"); path != "" {
-		v.SetConfigFile(path)
-		if err := v.ReadInConfig(); err != nil {
-			var pe *iofs.PathError
-			if errors.As(err, &pe) {
-				return nil, usagef("--config %s: file not found", path)
-			}
-			return nil, usagef("--config %s: %v", path, err)
-		}
-	}
-	level, err := parseLevel(v.GetString("log-level"))
-	if err != nil {
-		return nil, err
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	return &app{v: v, fs: fs, stdout: stdout, stderr: stderr, log: log}, nil
+	return errors.Join(errs...)
 }
 
 // say prints one line for people on stderr.
 func (a *app) say(format string, args ...any) { fmt.Fprintf(a.stderr, format+"\n", args...) }
 
-// duration reads a duration key, naming the flag in the error.
+// from names where a key's value came from, for messages.
+func (a *app) from(key string) string { return a.set.from(key) }
+
+// duration reads a flag outside the schema (train's) as a duration.
 func (a *app) duration(key string) (time.Duration, error) {
-	s := strings.TrimSpace(a.v.GetString(key))
-	if s == "" || s == "0" {
-		return 0, nil
-	}
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return d, nil
-	}
-	if n, err := strconv.ParseFloat(s, 64); err == nil && n >= 0 {
-		return time.Duration(n * float64(time.Second)), nil
-	}
-	return 0, usagef("--%s %q: give a duration such as 30s or 10m", key, s)
-}
-
-// intKey reads a non-negative integer key.
-func (a *app) intKey(key string) (int, error) {
-	s := strings.TrimSpace(a.v.GetString(key))
-	if s == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 {
-		return 0, usagef("--%s %q: give a whole number >= 0", key, s)
-	}
-	return n, nil
-}
-
-// bytesKey reads a size such as 4GiB, 512MiB or a plain number of bytes.
-func (a *app) bytesKey(key string) (int64, error) {
-	s := strings.TrimSpace(a.v.GetString(key))
-	if s == "" {
-		return 0, nil
-	}
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		m      int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}} {
-		if strings.HasSuffix(s, u.suffix) {
-			s, mult = strings.TrimSuffix(s, u.suffix), u.m
-			break
-		}
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || n < 0 {
-		return 0, usagef("--%s %q: give a size such as 4GiB", key, a.v.GetString(key))
-	}
-	return n * mult, nil
-}
-
-// backendFlags declares the flags that choose and configure a backend.
-func backendFlags(fs *pflag.FlagSet) {
-	fs.String("backend", "auto", "proof assistant: coq, lean, isabelle, or auto (the first one installed)")
-	fs.Int("workers", 0, "checker processes at most (default: the number of CPUs)")
-	fs.String("coq.coqtop", "coqtop", "coqtop command")
-	fs.String("coq.coqc", "coqc", "coqc command")
-	fs.String("coq.memory-limit", "4GiB", "address-space limit per Coq process")
-	fs.Bool("coq.interval", false, "load libcoq-interval's interval tactic (apt-get install -y libcoq-interval) and propose it")
-	fs.Int("coq.max-uses", 20, "recycle a warm coqtop after this many theorems")
-	fs.StringSlice("coq.allow-axioms", nil, "replace the allow-list of axioms (default: the stdlib's real-number and classical axioms)")
-	fs.String("lean.repl", "lake env repl", "command that starts one Lean REPL (run in --lean.project)")
-	fs.String("lean.project", "", "the Lake project the REPL runs in (default: the miniF2F data directory)")
-	fs.String("lean.memory-limit", "12GiB", "address-space limit per REPL (Mathlib needs about 9GiB)")
-	fs.Int("lean.max-requests", 0, "recycle a REPL after this many requests (0: the backend's default)")
-	fs.Bool("lean.allow-native-decide", false, "accept native_decide (adds the axiom Lean.ofReduceBool)")
-	fs.String("isabelle.server", "isabelle server", "command that starts an Isabelle server")
-	fs.String("isabelle.address", "", "reuse a running Isabelle server at HOST:PORT (with --isabelle.password)")
-	fs.String("isabelle.password", "", "password of the running Isabelle server")
-	fs.String("isabelle.session", "HOL", "Isabelle session the theorems run in")
-}
-
-// proposerFlags declares the flags that choose and configure a proposer.
-func proposerFlags(fs *pflag.FlagSet) {
-	fs.String("proposer", "auto", "where tactics come from: portfolio (no GPU), knn (learned, no GPU), portfolio+knn, llm, or auto (llm when --model-url is set)")
-	fs.String("knn-model", "", "k-NN model file for --proposer knn (default "+model.DefaultKNNModel+"; build it with `llemma-prove train`)")
-	fs.StringSlice("model-url", nil, "LLM runtime base URL(s), e.g. http://127.0.0.1:8000 (vLLM); several spread the load")
-	fs.String("model", "", "served model name, e.g. EleutherAI/llemma_7b")
-	fs.String("model-api", "openai", "runtime API: openai (vLLM, SGLang, llama.cpp /v1/completions) or ollama (/api/generate)")
-	fs.Float64("temperature", 1.0, "sampling temperature (Llemma used 32-beam search at 0: see --beam)")
-	fs.Bool("beam", false, "beam search on vLLM (use_beam_search), as Llemma's evaluation")
-	fs.Int64("seed", -1, "sampling seed (-1: none)")
-	fs.String("prompt", "llemma", "prompt format: llemma, goal-proofstep, or a template file")
-	fs.String("model-launch", "", "command that starts the runtime (e.g. 'vllm serve EleutherAI/llemma_7b'); stopped on exit")
-}
-
-// searchFlags declares the budget flags. Zero means the proposer's default.
-func searchFlags(fs *pflag.FlagSet) {
-	fs.Int("expansions", 0, "nodes expanded per theorem (default: 100 with an LLM, portfolio's own otherwise)")
-	fs.Int("samples", 0, "candidates per expansion (default: 32 with an LLM)")
-	fs.String("theorem-timeout", "", "wall time per theorem (default: 600s with an LLM)")
-	fs.String("tactic-timeout", "", "wall time per tactic (default: 10s with an LLM)")
-	fs.Bool("llemma-parity", false, "search as Llemma's proofsearch.py: no state merging, no failure propagation (for comparisons)")
-}
-
-// chooseBackend resolves --backend auto and checks the choice exists.
-func (a *app) chooseBackend() (string, error) {
-	b := strings.ToLower(a.v.GetString("backend"))
-	switch b {
-	case "coq", "lean", "isabelle":
-		return b, nil
-	case "", "auto":
-		if _, err := exec.LookPath(a.v.GetString("coq.coqtop")); err == nil {
-			a.say("backend: coq (auto: coqtop found on PATH)")
-			return "coq", nil
-		}
-		return "", fmt.Errorf("--backend auto: no proof assistant found; install Coq with `sudo apt-get install -y coq libcoq-coquelicot` (or run `make run`), or choose --backend lean|isabelle")
-	}
-	return "", usagef("--backend %q: use coq, lean, isabelle or auto", b)
-}
-
-// newBackend builds the chosen backend from the configuration.
-func (a *app) newBackend(name string) (prover.Backend, error) {
-	workers, err := a.intKey("workers")
-	if err != nil {
-		return nil, err
-	}
-	if workers == 0 {
-		workers = defaultWorkers()
-	}
-	switch name {
-	case "coq":
-		mem, err := a.bytesKey("coq.memory-limit")
-		if err != nil {
-			return nil, err
-		}
-		if _, err := exec.LookPath(a.v.GetString("coq.coqtop")); err != nil {
-			return nil, fmt.Errorf("%w: coqtop not found; install Coq with `sudo apt-get install -y coq libcoq-coquelicot` (or run `make run`)", prover.ErrUnavailable)
-		}
-		return coq.New(coq.Config{
-			Coqtop:        append([]string{a.v.GetString("coq.coqtop")}, "-quiet", "-emacs"),
-			Coqc:          a.v.GetString("coq.coqc"),
-			Workers:       workers,
-			MemoryLimit:   mem,
-			MaxUses:       a.v.GetInt("coq.max-uses"),
-			AllowedAxioms: a.v.GetStringSlice("coq.allow-axioms"),
-			Interval:      a.v.GetBool("coq.interval"),
-			Log:           a.log,
-		}), nil
-	case "lean":
-		mem, err := a.bytesKey("lean.memory-limit")
-		if err != nil {
-			return nil, err
-		}
-		repl := strings.Fields(a.v.GetString("lean.repl"))
-		if len(repl) == 0 {
-			return nil, usagef("--lean.repl is empty")
-		}
-		if _, err := exec.LookPath(repl[0]); err != nil {
-			return nil, fmt.Errorf("%w: %s not found; install Lean and build the REPL with `make setup-lean` (needs internet), then pass --lean.repl and --lean.project", prover.ErrUnavailable, repl[0])
-		}
-		return lean.New(lean.Config{
-			Repl:              repl,
-			Project:           a.leanProject(),
-			MemoryLimit:       mem,
-			MaxRequests:       a.v.GetInt("lean.max-requests"),
-			Workers:           workers,
-			AllowNativeDecide: a.v.GetBool("lean.allow-native-decide"),
-		})
-	case "isabelle":
-		if a.v.GetString("isabelle.address") == "" {
-			if f := strings.Fields(a.v.GetString("isabelle.server")); len(f) == 0 {
-				return nil, usagef("--isabelle.server is empty")
-			} else if _, err := exec.LookPath(f[0]); err != nil {
-				return nil, fmt.Errorf("%w: %s not found; install Isabelle2023 or later and put its bin/ on PATH, or pass --isabelle.address of a running server", prover.ErrUnavailable, f[0])
-			}
-		}
-		return isabelle.New(isabelle.Config{
-			Server:   strings.Fields(a.v.GetString("isabelle.server")),
-			Address:  a.v.GetString("isabelle.address"),
-			Password: a.v.GetString("isabelle.password"),
-			Session:  a.v.GetString("isabelle.session"),
-			Workers:  workers,
-			Log:      a.log,
-		})
-	}
-	return nil, fmt.Errorf("backend %s is not wired into this build yet", name)
-}
-
-// newProposer builds the proposer and reports whether it is the GPU-free
-// portfolio (whose budgets differ).
-func (a *app) newProposer(backend string) (prover.Proposer, bool, error) {
-	p := strings.ToLower(a.v.GetString("proposer"))
-	switch p {
-	case "", "auto":
-		if len(a.v.GetStringSlice("model.url")) > 0 {
-			p = "llm"
-		} else {
-			p = "portfolio"
-		}
-		a.say("proposer: %s (auto)", p)
-	}
-	switch p {
-	case "portfolio":
-		return &model.Portfolio{Backend: backend, Interval: backend == "coq" && a.v.GetBool("coq.interval")}, true, nil
-	case "knn", "portfolio+knn":
-		k, err := model.OpenKNN(a.v.GetString("knn-model"), backend)
-		if err != nil {
-			return nil, false, err
-		}
-		if p == "knn" {
-			return k, true, nil
-		}
-		return model.Merge(&model.Portfolio{Backend: backend, Interval: backend == "coq" && a.v.GetBool("coq.interval")}, k), true, nil
-	case "llm":
-		l, err := a.newLLM(backend)
-		return l, false, err
-	}
-	return nil, false, usagef("--proposer %q: use portfolio, knn, portfolio+knn, llm or auto", p)
-}
-
-// newLLM builds the LLM proposer; the caller closes it (stopping a runtime
-// it launched).
-func (a *app) newLLM(backend string) (*model.LLM, error) {
-	name := a.v.GetString("model.name")
-	if name == "" {
-		return nil, usagef("--proposer llm needs --model NAME (the served model, e.g. EleutherAI/llemma_7b)")
-	}
-	samples, err := a.intKey("samples")
-	if err != nil {
-		return nil, err
-	}
-	cfg := model.LLMConfig{
-		URLs:         a.v.GetStringSlice("model.url"),
-		Model:        name,
-		API:          a.v.GetString("model.api"),
-		Samples:      samples,
-		Temperature:  func() *float64 { t := a.v.GetFloat64("model.temperature"); return &t }(),
-		Beam:         a.v.GetBool("model.beam"),
-		PromptFormat: a.v.GetString("model.prompt"),
-		Backend:      backend,
-		Policy:       policyFor(backend),
-		Launch:       a.v.GetString("model.launch"),
-		OnProgress:   func(msg string) { a.say("model: %s", msg) },
-	}
-	if seed := a.v.GetInt64("model.seed"); seed >= 0 {
-		cfg.Seed = &seed
-	}
-	return model.NewLLM(cfg)
-}
-
-// policyFor is the tactic policy that candidates for backend must pass.
-func policyFor(backend string) prover.Policy {
-	switch backend {
-	case "lean":
-		return prover.LeanPolicy{}
-	case "isabelle":
-		return prover.IsabellePolicy{}
-	}
-	return coq.Policy{}
-}
-
-// Budgets. The LLM defaults are Llemma's evaluation; the portfolio's are
-// tuned so that a miniF2F split runs in minutes on two cores.
-var (
-	llmBudget       = budget{expansions: 100, samples: 32, theorem: 600 * time.Second, tactic: 10 * time.Second}
-	portfolioBudget = budget{expansions: 12, samples: 64, theorem: 15 * time.Second, tactic: 3 * time.Second}
-)
-
-type budget struct {
-	expansions, samples int
-	theorem, tactic     time.Duration
-}
-
-// budget reads the budget flags over the proposer's defaults.
-func (a *app) budget(portfolio bool) (budget, error) {
-	d := llmBudget
-	if portfolio {
-		d = portfolioBudget
-	}
-	exp, err := a.intKey("expansions")
-	if err != nil {
-		return d, err
-	}
-	samples, err := a.intKey("samples")
-	if err != nil {
-		return d, err
-	}
-	tt, err := a.duration("theorem-timeout")
-	if err != nil {
-		return d, err
-	}
-	tac, err := a.duration("tactic-timeout")
-	if err != nil {
-		return d, err
-	}
-	if exp > 0 {
-		d.expansions = exp
-	}
-	if samples > 0 {
-		d.samples = samples
-	}
-	if tt > 0 {
-		d.theorem = tt
-	}
-	if tac > 0 {
-		d.tactic = tac
+	s := a.v.GetString(key)
+	d, ok := config.ParseDuration(s)
+	if !ok {
+		return 0, usagef("--%s %q: give a duration such as 30s or 10m", key, s)
 	}
 	return d, nil
 }
 
-// newAgent assembles the agent with the budget flags over the proposer's
-// defaults.
-func (a *app) newAgent(b prover.Backend, p prover.Proposer, portfolio bool) (*prover.Agent, error) {
-	d, err := a.budget(portfolio)
+// intKey reads a flag outside the schema as a whole number >= 0.
+func (a *app) intKey(key string) (int, error) {
+	var c config.Config
+	s := strings.TrimSpace(a.v.GetString(key))
+	if s == "" {
+		return 0, nil
+	}
+	if err := c.Set("workers", s); err != nil {
+		return 0, usagef("--%s %q: give a whole number >= 0", key, s)
+	}
+	return c.Workers, nil
+}
+
+// bytesKey reads a flag outside the schema as a size (4GiB).
+func (a *app) bytesKey(key string) (int64, error) {
+	n, ok := config.ParseBytes(a.v.GetString(key))
+	if !ok {
+		return 0, usagef("--%s %q: give a size such as 4GiB", key, a.v.GetString(key))
+	}
+	return n, nil
+}
+
+// defaultWorkers is the number of CPUs this process may use (affinity and
+// cgroup quota: a pod's limit, not the node's CPU count).
+func defaultWorkers() int { return proc.CPUs() }
+
+// workers is the number of checker processes at most.
+func (a *app) workers() int {
+	if a.cfg.Workers > 0 {
+		return a.cfg.Workers
+	}
+	return defaultWorkers()
+}
+
+// testDriver, when set (by tests), replaces parts of the chosen driver
+// (its backend factory, its doctor).
+var testDriver func(prover.Driver) prover.Driver
+
+// driver looks the configured backend up; auto is the first registered
+// backend whose doctor finds everything it needs.
+func (a *app) driver(ctx context.Context) (prover.Driver, error) {
+	name := strings.ToLower(a.cfg.Backend)
+	if name != "" && name != "auto" {
+		d, err := prover.Lookup(name)
+		if err != nil {
+			return prover.Driver{}, usagef("%s %q: use %s or auto", a.from("backend"), a.cfg.Backend, strings.Join(driverNames(), ", "))
+		}
+		return a.use(d), nil
+	}
+	var missing []string
+	for _, d := range prover.Drivers() {
+		d = a.use(d)
+		if bad := failing(a.doctor(ctx, d)); len(bad) == 0 {
+			return d, nil
+		} else {
+			missing = append(missing, fmt.Sprintf("%s: %s", d.Name, checkText(bad[0])))
+		}
+	}
+	return prover.Driver{}, infraf("%w: --backend auto: no proof assistant is installed (%s)", prover.ErrUnavailable, strings.Join(missing, "; "))
+}
+
+// driverForFile is the driver of a source file's extension, unless
+// --backend says otherwise.
+func (a *app) driverForFile(ctx context.Context, path string) (prover.Driver, error) {
+	if src := a.set.src["backend"]; src.kind != "default" && src.kind != "" && a.cfg.Backend != "auto" {
+		return a.driver(ctx)
+	}
+	d, ok := prover.DriverForFile(path)
+	if !ok {
+		return prover.Driver{}, usagef("%s: no backend reads %s files; give --backend %s", path, filepath.Ext(path), strings.Join(driverNames(), "|"))
+	}
+	return a.use(d), nil
+}
+
+// use makes d the command's backend: the data directory defaults to d's,
+// and tests may swap parts of it.
+func (a *app) use(d prover.Driver) prover.Driver {
+	if testDriver != nil {
+		d = testDriver(d)
+	}
+	return d
+}
+
+func driverNames() []string {
+	var out []string
+	for _, d := range prover.Drivers() {
+		out = append(out, d.Name)
+	}
+	return out
+}
+
+// doctor runs d's checks once per command.
+func (a *app) doctor(ctx context.Context, d prover.Driver) []prover.Check {
+	a.mu.Lock()
+	if c, ok := a.doctors[d.Name]; ok {
+		a.mu.Unlock()
+		return c
+	}
+	a.mu.Unlock()
+	var checks []prover.Check
+	if d.Doctor != nil {
+		cfg := a.cfg
+		cfg.Data = a.dataDir(d)
+		checks = d.Doctor(ctx, cfg)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.doctors == nil {
+		a.doctors = map[string][]prover.Check{}
+	}
+	a.doctors[d.Name] = checks
+	return checks
+}
+
+// failing are the checks that are neither OK nor optional.
+func failing(checks []prover.Check) []prover.Check {
+	var out []prover.Check
+	for _, c := range checks {
+		if !c.OK && !c.Optional {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func checkText(c prover.Check) string {
+	s := c.Name + ": " + c.Detail
+	if c.Fix != "" {
+		s += " (fix: " + c.Fix + ")"
+	}
+	return s
+}
+
+// dataDir resolves --data: the key, else data/minif2f/<dir> (made by
+// `make data`), else ../shared/data/minif2f/<dir>.
+func (a *app) dataDir(d prover.Driver) string {
+	if a.cfg.Data != "" {
+		return a.cfg.Data
+	}
+	for _, dir := range []string{filepath.Join("data", "minif2f", d.DataDir), filepath.Join("..", "shared", "data", "minif2f", d.DataDir)} {
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+			return dir
+		}
+	}
+	return filepath.Join("data", "minif2f", d.DataDir)
+}
+
+// backendConfig is the configuration a driver builds its backend from,
+// with the data directory resolved.
+func (a *app) backendConfig(d prover.Driver) config.Config {
+	cfg := a.cfg
+	cfg.Data = a.dataDir(d)
+	return cfg
+}
+
+// newBackend builds d's backend; it is stopped when the command ends. Its
+// processes start lazily.
+func (a *app) newBackend(d prover.Driver, workers int) (prover.Backend, error) {
+	b, err := a.buildBackend(d, workers)
 	if err != nil {
 		return nil, err
 	}
+	a.onExit("the "+d.Name+" backend", b.Close)
+	return b, nil
+}
+
+// buildBackend builds d's backend, for a caller that stops it.
+func (a *app) buildBackend(d prover.Driver, workers int) (prover.Backend, error) {
+	b, err := d.New(a.backendConfig(d), workers, a.log)
+	if err != nil {
+		if errors.Is(err, prover.ErrUnavailable) {
+			return nil, infraError{err}
+		}
+		return nil, usagef("backend %s: %v", d.Name, err)
+	}
+	return b, nil
+}
+
+// proposerKind resolves --proposer auto.
+func (a *app) proposerKind() string {
+	if p := a.cfg.Proposer; p != "auto" && p != "" {
+		return p
+	}
+	if len(a.cfg.Model.URLs) > 0 {
+		return "llm"
+	}
+	return "portfolio"
+}
+
+// newProposer builds the proposer for d; an LLM runtime it launches is
+// stopped when the command ends.
+func (a *app) newProposer(d prover.Driver) (prover.Proposer, *model.LLM, error) {
+	portfolio := func() *model.Portfolio {
+		return &model.Portfolio{Backend: d.Name, Interval: a.cfg.Coq.Interval}
+	}
+	switch kind := a.proposerKind(); kind {
+	case "portfolio":
+		return portfolio(), nil, nil
+	case "knn", "portfolio+knn":
+		k, err := model.OpenKNN(a.cfg.KNN.Model, d.Name)
+		if err != nil {
+			return nil, nil, usagef("%s: %w", a.from("knn.model"), err)
+		}
+		if kind == "knn" {
+			return k, nil, nil
+		}
+		return model.Merge(portfolio(), k), nil, nil
+	default: // llm
+		l, err := a.newLLM(d)
+		if err != nil {
+			return nil, nil, err
+		}
+		return l, l, nil
+	}
+}
+
+// llmConfig is the LLM proposer's configuration for d: every model.* key
+// (model.LLMConfigFrom), the backend's policy, and with --llemma-parity
+// Llemma's decoding (refused when a key set explicitly contradicts it).
+func (a *app) llmConfig(d prover.Driver) (model.LLMConfig, error) {
+	if a.cfg.Model.Name == "" {
+		return model.LLMConfig{}, usagef("--proposer llm needs --model NAME (the served model, e.g. EleutherAI/llemma_7b)")
+	}
+	cfg, err := model.LLMConfigFrom(a.cfg.Model, d.Name, a.budget().Samples)
+	if err != nil {
+		return model.LLMConfig{}, usagef("%w", err)
+	}
+	cfg.Policy = d.Policy(a.cfg)
+	cfg.OnProgress = func(msg string) { a.say("model: %s", msg) }
+	cfg.Log = a.log
+	if a.cfg.Search.LlemmaParity {
+		if cfg, err = model.LlemmaParity(cfg, a.explicit); err != nil {
+			return model.LLMConfig{}, usagef("%w", err)
+		}
+	}
+	return cfg, nil
+}
+
+// explicit reports whether a key was set by a flag, a variable or the
+// file (the search keys are also accepted as "search.NAME").
+func (a *app) explicit(key string) bool {
+	if _, ok := config.Lookup(key); !ok {
+		key = strings.TrimPrefix(key, "search.")
+	}
+	src, ok := a.set.src[key]
+	return ok && src.kind != "default"
+}
+
+func (a *app) newLLM(d prover.Driver) (*model.LLM, error) {
+	cfg, err := a.llmConfig(d)
+	if err != nil {
+		return nil, err
+	}
+	l, err := model.NewLLM(cfg)
+	if err != nil {
+		return nil, usagef("--proposer llm: %w", err)
+	}
+	a.onExit("the model runtime", l.Close)
+	return l, nil
+}
+
+// budget is the configured budget over the proposer's defaults.
+func (a *app) budget() config.Budget { return a.cfg.Search.Resolve(a.proposerKind() == "llm") }
+
+// newAgent assembles the agent over b and p with the configured budgets.
+func (a *app) newAgent(b prover.Backend, p prover.Proposer) *prover.Agent {
+	bud := a.budget()
 	return &prover.Agent{
 		Backend:        b,
 		Proposer:       p,
-		Search:         search.Config{Expansions: d.expansions, Samples: d.samples, TacticTimeout: d.tactic, LlemmaParity: a.v.GetBool("llemma-parity")},
-		TheoremTimeout: d.theorem,
+		Search:         search.Config{Expansions: bud.Expansions, Samples: bud.Samples, TacticTimeout: bud.TacticTimeout, LlemmaParity: a.cfg.Search.LlemmaParity},
+		TheoremTimeout: bud.TheoremTimeout,
+		SetupTimeout:   a.cfg.Search.SetupTimeout,
+		VerifyTimeout:  a.cfg.Search.VerifyTimeout,
 		Log:            a.log,
-	}, nil
+	}
 }
 
-// leanProject is the Lake project the REPL runs in: --lean.project, else
-// the miniF2F Lean 4 data directory (itself a Lake project).
-func (a *app) leanProject() string {
-	if p := a.v.GetString("lean.project"); p != "" {
-		return p
-	}
-	return a.dataDir("lean")
+// stack is what a proving command runs on: a backend, a proposer and the
+// agent over them.
+type stack struct {
+	drv      prover.Driver
+	backend  prover.Backend
+	proposer prover.Proposer
+	llm      *model.LLM // the proposer when it is an LLM
+	agent    *prover.Agent
 }
 
-// dataDir resolves --data: the flag, else data/minif2f/<backend> (made by
-// `make data`), else ../shared/data/minif2f/<backend>.
-func (a *app) dataDir(backend string) string {
-	if d := a.v.GetString("data"); d != "" {
-		return d
+// newStack builds the backend (workers checker processes at most), the
+// proposer and the agent for d. Nothing starts yet.
+func (a *app) newStack(d prover.Driver, workers int) (*stack, error) {
+	b, err := a.newBackend(d, workers)
+	if err != nil {
+		return nil, err
 	}
-	if backend == "lean" {
-		backend = "lean4"
+	p, l, err := a.newProposer(d)
+	if err != nil {
+		return nil, err
 	}
-	for _, d := range []string{filepath.Join("data", "minif2f", backend), filepath.Join("..", "shared", "data", "minif2f", backend)} {
-		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
-			return d
-		}
-	}
-	return filepath.Join("data", "minif2f", backend)
+	return &stack{drv: d, backend: b, proposer: p, llm: l, agent: a.newAgent(b, p)}, nil
 }
 
 func version() string {

@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
-
-	"github.com/spf13/pflag"
 
 	"github.com/llemma-prove/llemma-prove/benchmarks"
 	"github.com/llemma-prove/llemma-prove/prover"
@@ -21,29 +18,13 @@ func init() {
 		name:  "check",
 		args:  "FILE",
 		short: "judge a proof file: statement vs challenge, kernel re-check, axioms by full name; exit 0 only when verified",
-		flags: func(fs *pflag.FlagSet) {
-			backendFlags(fs)
-			fs.String("statement-of", "", "require the file to prove exactly this benchmark theorem's statement")
-			fs.String("data", "", "miniF2F directory for --statement-of")
-			fs.String("name", "", "the theorem to judge when no statement is given (default: the file's last theorem)")
-			fs.StringSlice("allow-axiom", nil, "accept this axiom (full name, e.g. LlemmaSolution.Solution.my_axiom); repeatable")
-		},
-		run: runCheck,
+		keys:  keys([]string{"statement-of", "name", "allow-axiom", "verify-timeout"}, backendKeys),
+		run:   runCheck,
 	})
 }
 
-var coqDeclRE = regexp.MustCompile(`(?m)^\s*(?:Theorem|Lemma|Example|Corollary|Proposition|Fact|Remark)\s+([\p{L}_][\p{L}\p{N}_']*)`)
-
-func backendForFile(path string) string {
-	switch filepath.Ext(path) {
-	case ".lean":
-		return "lean"
-	case ".thy":
-		return "isabelle"
-	}
-	return "coq"
-}
-
+// runCheck: exit 0 verified, 1 not verified, 2 bad file or arguments, 3
+// the checker could not run (not installed, crashed).
 func runCheck(ctx context.Context, a *app, args []string) error {
 	if len(args) != 1 {
 		return usagef("check takes one FILE")
@@ -53,34 +34,43 @@ func runCheck(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return usagef("check: cannot read %s: %v", path, err)
 	}
-	name := backendForFile(path)
-	if a.fs.Changed("backend") {
-		if name, err = a.chooseBackend(); err != nil {
-			return err
-		}
+	drv, err := a.driverForFile(ctx, path)
+	if err != nil {
+		return err
 	}
-	req := prover.VerifyRequest{Solution: string(src), AllowAxioms: a.v.GetStringSlice("allow-axiom")}
-	if stmtOf := a.v.GetString("statement-of"); stmtOf != "" {
-		thm, err := findTheorem(name, a.dataDir(name), stmtOf)
+	req := prover.VerifyRequest{Solution: string(src), AllowAxioms: a.cfg.Check.AllowAxiom}
+	if stmtOf := a.cfg.Check.StatementOf; stmtOf != "" {
+		thm, err := a.findTheorem(drv, stmtOf)
 		if err != nil {
 			return err
 		}
 		req.Name, req.Challenge = thm.Name, &thm
-	} else if req.Name = a.v.GetString("name"); req.Name == "" {
-		m := coqDeclRE.FindAllStringSubmatch(req.Solution, -1)
-		if name != "coq" || len(m) == 0 {
-			return usagef("check: no theorem found in %s; use --name NAME or --statement-of NAME", path)
+	} else if req.Name = a.cfg.Check.Name; req.Name == "" && drv.LastTheorem != nil {
+		req.Name = drv.LastTheorem(req.Solution)
+	}
+	if req.Name == "" {
+		return usagef("check: no theorem found in %s; use --name NAME or --statement-of NAME", path)
+	}
+	backend, err := a.newBackend(drv, 1)
+	if err != nil {
+		return err
+	}
+	vctx := ctx
+	if d := a.cfg.Search.VerifyTimeout; d > 0 {
+		var cancel context.CancelFunc
+		vctx, cancel = context.WithTimeoutCause(ctx, d, prover.ErrVerifyTimeout)
+		defer cancel()
+	}
+	v, err := backend.Verify(vctx, req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		req.Name = m[len(m)-1][1]
-	}
-	backend, err := a.newBackend(name)
-	if err != nil {
-		return err
-	}
-	defer backend.Close()
-	v, err := backend.Verify(ctx, req)
-	if err != nil {
-		return err
+		cause := prover.CauseOf(prover.StageError(prover.ErrVerify, "", err))
+		if errors.Is(context.Cause(vctx), prover.ErrVerifyTimeout) {
+			return infraf("check %s: the checker did not finish within %s (--verify-timeout): %v", req.Name, a.cfg.Search.VerifyTimeout, err)
+		}
+		return infraf("check %s: the checker could not run (%s): %v", req.Name, cause, err)
 	}
 	printVerification(a.stdout, req, v)
 	if !v.Verified {
@@ -123,12 +113,13 @@ func printVerification(w io.Writer, req prover.VerifyRequest, v prover.Verificat
 	}
 }
 
-// findTheorem looks a benchmark theorem up in both splits.
-func findTheorem(backend, dir, name string) (prover.Theorem, error) {
+// findTheorem looks a benchmark theorem up in both splits of --data.
+func (a *app) findTheorem(drv prover.Driver, name string) (prover.Theorem, error) {
+	dir := a.dataDir(drv)
 	for _, split := range benchmarks.Splits {
-		thms, err := benchmarks.Load(backend, dir, split)
+		thms, err := benchmarks.Load(drv.Name, dir, split)
 		if err != nil {
-			return prover.Theorem{}, err
+			return prover.Theorem{}, asUsage(err)
 		}
 		for _, t := range thms {
 			if t.Name == name {

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/llemma-prove/llemma-prove/benchmarks"
 )
 
@@ -18,13 +16,8 @@ func init() {
 		name:  "merge",
 		args:  "OUT IN...",
 		short: "merge results files (shards, resumed runs) into OUT: one verdict per theorem, conflicts and missing theorems reported",
-		flags: func(fs *pflag.FlagSet) {
-			fs.String("data", "", "miniF2F directory: report the theorems of --split that no input covers (default: those the inputs' headers list)")
-			fs.String("split", "", "split for --data: test or valid (default: both)")
-			fs.String("backend", "", "backend for --data (default: each backend in the inputs)")
-			fs.Bool("force", false, "overwrite OUT when it exists")
-		},
-		run: runMerge,
+		keys:  []string{"data", "merge.split", "merge.backend", "merge.force"},
+		run:   runMerge,
 	})
 }
 
@@ -38,76 +31,22 @@ func runMerge(ctx context.Context, a *app, args []string) error {
 			return usagef("merge: OUT %s is also an input", out)
 		}
 	}
-	if _, err := os.Stat(out); err == nil && !a.v.GetBool("force") {
+	if _, err := os.Stat(out); err == nil && !a.cfg.Merge.Force {
 		return usagef("merge: %s exists; pass --force to overwrite it", out)
 	}
-	var inputs []benchmarks.MergeInput
-	backends := map[string]bool{}
-	for _, in := range ins {
-		rs, info, err := benchmarks.ReadResults(in)
-		if err != nil {
-			if os.IsNotExist(err) {
-				return usagef("merge: cannot read %s: %v", in, err)
-			}
-			return err
-		}
-		if info.TornBytes > 0 {
-			a.say("merge: %s ends in a torn line (%d bytes), skipped", in, info.TornBytes)
-		}
-		meta, err := benchmarks.ReadMeta(in)
-		if err != nil {
-			return err
-		}
-		for _, r := range rs {
-			backends[r.Backend] = true
-		}
-		inputs = append(inputs, benchmarks.MergeInput{Path: in, Results: rs, Meta: meta})
+	inputs, backends, err := a.mergeInputs(ins)
+	if err != nil {
+		return err
 	}
-	var expected map[string][]string
-	if dir := a.v.GetString("data"); dir != "" {
-		splits := benchmarks.Splits
-		if s := a.v.GetString("split"); s != "" {
-			if s != "test" && s != "valid" {
-				return usagef("--split %q: use test or valid", s)
-			}
-			splits = []string{s}
-		}
-		if b := a.v.GetString("backend"); b != "" {
-			backends = map[string]bool{b: true}
-		}
-		expected = map[string][]string{}
-		for b := range backends {
-			for _, s := range splits {
-				thms, err := benchmarks.Load(b, dir, s)
-				if err != nil {
-					return err
-				}
-				for _, t := range thms {
-					expected[s] = append(expected[s], t.Name)
-				}
-			}
-		}
+	expected, err := a.expectedTheorems(backends)
+	if err != nil {
+		return err
 	}
 	m := benchmarks.Merge(inputs, expected)
 	if err := writeResults(out, m.Results); err != nil {
 		return err
 	}
-	meta := &benchmarks.Meta{Kind: "llemma-prove run", RunID: benchmarks.NewRunID()}
-	for _, in := range inputs {
-		if in.Meta == nil {
-			continue
-		}
-		if meta.Verdict == nil {
-			meta.Verdict = in.Meta.Verdict
-		}
-		meta.MergedFrom = append(meta.MergedFrom, in.Meta.RunID)
-		meta.Sessions = append(meta.Sessions, in.Meta.Sessions...)
-	}
-	meta.Sessions = append(meta.Sessions, benchmarks.Session{
-		ID: benchmarks.NewRunID(), Started: time.Now().UTC().Truncate(time.Second), Host: hostname(),
-		GitRevision: benchmarks.GitRevision(ctx), Args: os.Args[1:], Config: a.effectiveConfig(),
-	})
-	if err := benchmarks.WriteMeta(out, meta); err != nil {
+	if err := benchmarks.WriteMeta(out, a.mergedMeta(ctx, inputs)); err != nil {
 		return err
 	}
 	for _, c := range m.Conflicts {
@@ -129,6 +68,84 @@ func runMerge(ctx context.Context, a *app, args []string) error {
 	return nil
 }
 
+// mergeInputs reads the input files and their sidecars, and the backends
+// their lines name.
+func (a *app) mergeInputs(ins []string) ([]benchmarks.MergeInput, map[string]bool, error) {
+	var inputs []benchmarks.MergeInput
+	backends := map[string]bool{}
+	for _, in := range ins {
+		rs, info, err := benchmarks.ReadResults(in)
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil, nil, usagef("merge: cannot read %s: %v", in, err)
+			}
+			return nil, nil, err
+		}
+		if info.TornBytes > 0 {
+			a.say("merge: %s ends in a torn line (%d bytes), skipped", in, info.TornBytes)
+		}
+		meta, err := benchmarks.ReadMeta(in)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, r := range rs {
+			backends[r.Backend] = true
+		}
+		inputs = append(inputs, benchmarks.MergeInput{Path: in, Results: rs, Meta: meta})
+	}
+	return inputs, backends, nil
+}
+
+// expectedTheorems are the theorem names of --data by split (nil without
+// --data: merge then uses the inputs' sidecars).
+func (a *app) expectedTheorems(backends map[string]bool) (map[string][]string, error) {
+	dir := a.cfg.Data
+	if dir == "" {
+		return nil, nil
+	}
+	splits := benchmarks.Splits
+	if s := a.cfg.Merge.Split; s != "" {
+		splits = []string{s}
+	}
+	if b := a.cfg.Merge.Backend; b != "" {
+		backends = map[string]bool{b: true}
+	}
+	expected := map[string][]string{}
+	for b := range backends {
+		for _, s := range splits {
+			thms, err := benchmarks.Load(b, dir, s)
+			if err != nil {
+				return nil, asUsage(err)
+			}
+			for _, t := range thms {
+				expected[s] = append(expected[s], t.Name)
+			}
+		}
+	}
+	return expected, nil
+}
+
+// mergedMeta is the merged run's sidecar: the inputs' sessions and this
+// one.
+func (a *app) mergedMeta(ctx context.Context, inputs []benchmarks.MergeInput) *benchmarks.Meta {
+	meta := &benchmarks.Meta{Kind: "llemma-prove run", RunID: benchmarks.NewRunID()}
+	for _, in := range inputs {
+		if in.Meta == nil {
+			continue
+		}
+		if meta.Verdict == nil {
+			meta.Verdict = in.Meta.Verdict
+		}
+		meta.MergedFrom = append(meta.MergedFrom, in.Meta.RunID)
+		meta.Sessions = append(meta.Sessions, in.Meta.Sessions...)
+	}
+	meta.Sessions = append(meta.Sessions, benchmarks.Session{
+		ID: benchmarks.NewRunID(), Started: time.Now().UTC().Truncate(time.Second), Host: hostname(),
+		GitRevision: benchmarks.GitRevision(ctx), Args: redactArgs(os.Args[1:]), Config: a.configValues(),
+	})
+	return meta
+}
+
 // writeResults writes rs as JSON lines to path through a temporary file.
 func writeResults(path string, rs []benchmarks.Result) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -139,7 +156,7 @@ func writeResults(path string, rs []benchmarks.Result) error {
 	if err != nil {
 		return err
 	}
-	sink, _ := benchmarks.OpenSink("", f)
+	sink := benchmarks.NewSink(f)
 	for _, r := range rs {
 		if err := sink.Write(r); err != nil {
 			f.Close()

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,222 +13,312 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/llemma-prove/llemma-prove/benchmarks"
+	"github.com/llemma-prove/llemma-prove/config"
+	"github.com/llemma-prove/llemma-prove/model"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
+
+// runKeys configure a miniF2F run.
+var runKeys = []string{"split", "only", "limit", "concurrency", "attempts", "out", "resume", "force", "shard", "shards", "trace", "breaker", "json"}
 
 func init() {
 	register(&command{
 		name:  "minif2f",
 		short: "prove a miniF2F split and append one JSON line per theorem",
-		flags: func(fs *pflag.FlagSet) {
-			backendFlags(fs)
-			proposerFlags(fs)
-			fs.String("data", "", "miniF2F directory for the backend (default data/minif2f/<backend>, see `make data`)")
-			fs.String("split", "test", "test or valid")
-			fs.String("only", "", "comma-separated theorem names to run")
-			fs.Int("limit", 0, "run only the first N theorems")
-			fs.Int("concurrency", 0, "theorems in parallel (default: --workers)")
-			fs.Int("attempts", 1, "attempts per theorem, recorded as attempt 0..N-1 (for pass@k)")
-			searchFlags(fs)
-			fs.String("out", "", "append results (JSON lines) to this file instead of stdout; the run header goes to OUT.meta.json")
-			fs.Bool("resume", false, "continue the run in --out: skip theorems that have a verdict, drop a torn last line")
-			fs.Bool("force", false, "with --resume, continue even when the config differs; without it, append a new session to an existing --out")
-			fs.String("shard", "", "run part i of N of the split (i/N, by theorem name); default: from a Slurm array or a Kubernetes Indexed Job")
-			fs.Int("shards", 0, "number of shards when the index comes from the environment (Kubernetes JOB_COMPLETION_INDEX; Slurm: default the array size)")
-			fs.String("trace", "", "write each theorem's search tree to DIR/<backend>/<split>/<name>.json and the proofs' (state, tactic) pairs to DIR/pairs.jsonl")
-			fs.Bool("json", false, "print the summary as JSON")
-		},
-		run: runMiniF2F,
+		keys:  keys(backendKeys, proposerKeys, searchKeys, runKeys),
+		run:   runMiniF2F,
 	})
 }
 
-// testBackend, when set (by tests), replaces the backend the flags choose.
-var testBackend func(name string) (prover.Backend, error)
-
+// runMiniF2F: choose the theorems, build the stack, open the results file
+// (locked), check the backend and the model before the first theorem, run,
+// summarise. Exit 0 only when every theorem got a verdict.
 func runMiniF2F(ctx context.Context, a *app, args []string) error {
 	if len(args) > 0 {
 		return usagef("minif2f takes no arguments (got %q); use --only NAME", strings.Join(args, " "))
 	}
-	backendName, err := a.chooseBackend()
+	sel, err := a.selectTheorems(ctx)
 	if err != nil {
 		return err
 	}
-	split := a.v.GetString("split")
-	if split != "test" && split != "valid" {
-		return usagef("--split %q: use test or valid", split)
-	}
-	dir := a.dataDir(backendName)
-	thms, err := benchmarks.Load(backendName, dir, split)
+	st, err := a.newStack(sel.drv, a.workers())
 	if err != nil {
 		return err
 	}
-	var only []string
-	if s := a.v.GetString("only"); s != "" {
-		only = strings.Split(s, ",")
-	}
-	limit, err := a.intKey("limit")
+	st.agent.Slots = prover.NewSlots(a.workers())
+	out, err := a.openResults(ctx, sel, a.verdict(ctx, st))
 	if err != nil {
 		return err
 	}
-	if thms, err = benchmarks.Select(thms, only, limit); err != nil {
-		return usageError{err.Error()}
+	if len(sel.thms) > 0 {
+		if err := a.preflight(ctx, st, &sel.thms[0]); err != nil {
+			return err
+		}
 	}
-	shards, err := a.intKey("shards")
-	if err != nil {
+	if err := out.begin(ctx, a, sel); err != nil {
 		return err
 	}
-	shard, shardSrc, err := benchmarks.DetectShard(a.v.GetString("shard"), shards, os.Getenv)
+	start := time.Now()
+	results, runErr := a.execute(ctx, sel, st, out)
+	return a.summarize(ctx, sel, out, results, runErr, time.Since(start))
+}
+
+// selection is the theorems of one run.
+type selection struct {
+	drv      prover.Driver
+	split    string
+	thms     []prover.Theorem
+	attempts int
+	shard    benchmarks.Shard
+	shardSrc string
+}
+
+// selectTheorems loads the split and applies --only, --limit and the shard.
+func (a *app) selectTheorems(ctx context.Context) (*selection, error) {
+	drv, err := a.driver(ctx)
 	if err != nil {
-		return usageError{err.Error()}
+		return nil, err
+	}
+	sel := &selection{drv: drv, split: a.cfg.Run.Split, attempts: max(a.cfg.Run.Attempts, 1)}
+	thms, err := benchmarks.Load(drv.Name, a.dataDir(drv), sel.split)
+	if err != nil {
+		if errors.Is(err, benchmarks.ErrData) {
+			return nil, asUsage(err)
+		}
+		return nil, err
+	}
+	if thms, err = benchmarks.Select(thms, a.cfg.Run.Only, a.cfg.Run.Limit); err != nil {
+		return nil, asUsage(err)
+	}
+	shard, src, err := benchmarks.DetectShard(a.cfg.Run.Shard, a.cfg.Run.Shards, os.Getenv)
+	if err != nil {
+		return nil, asUsage(err)
 	}
 	if shard.Active() {
 		all := len(thms)
 		thms = shard.Filter(thms)
-		a.say("shard %s (%s): %d of %d theorems", shard, shardSrc, len(thms), all)
+		a.say("shard %s (%s): %d of %d theorems", shard, src, len(thms), all)
 	}
-	attempts, err := a.intKey("attempts")
-	if err != nil {
-		return err
-	}
-	attempts = max(attempts, 1)
-	conc, err := a.intKey("concurrency")
-	if err != nil {
-		return err
-	}
-	// Budget flags are checked before anything prints or starts.
-	for _, k := range []string{"theorem-timeout", "tactic-timeout"} {
-		if _, err := a.duration(k); err != nil {
-			return err
-		}
-	}
-	out := a.v.GetString("out")
-	resume, force := a.v.GetBool("resume"), a.v.GetBool("force")
-	if resume && out == "" {
-		return usagef("--resume needs --out FILE (the run to continue)")
-	}
-	if out != "" {
-		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-			return fmt.Errorf("--out %s: %w", out, err)
-		}
-	}
-	var backend prover.Backend
-	if testBackend != nil {
-		backend, err = testBackend(backendName)
-	} else {
-		backend, err = a.newBackend(backendName)
-	}
-	if err != nil {
-		return err
-	}
-	defer backend.Close()
-	proposer, portfolio, err := a.newProposer(backendName)
-	if err != nil {
-		return err
-	}
-	agent, err := a.newAgent(backend, proposer, portfolio)
-	if err != nil {
-		return err
-	}
-	if conc == 0 {
-		conc = defaultWorkers()
-		if w, _ := a.intKey("workers"); w > 0 {
-			conc = w
-		}
-	}
-	verdict, versions := a.verdictConfig(ctx, backendName, proposer.Name(), split, agent)
+	sel.thms, sel.shard, sel.shardSrc = thms, shard, src
+	return sel, nil
+}
 
-	// The results file and its header.
-	var (
-		meta *benchmarks.Meta
-		done = map[benchmarks.Key]bool{}
-		prev []benchmarks.Result
-	)
-	if out != "" {
-		if meta, err = benchmarks.ReadMeta(out); err != nil {
+// verdict is what decides verdicts: the configuration's verdict keys with
+// the backend, the proposer and the budgets resolved, the tools' versions,
+// the proposer's model versions and the prompt template's hash. --resume
+// refuses to mix runs where it differs.
+func (a *app) verdict(ctx context.Context, st *stack) map[string]string {
+	vc := a.cfg
+	vc.Backend, vc.Proposer = st.drv.Name, a.proposerKind()
+	vc.Search = vc.Search.Resolved(vc.Proposer == "llm")
+	v := vc.Verdict()
+	for k, ver := range a.versions(ctx, st) {
+		if k != "llemma-prove" {
+			v["version."+k] = ver
+		}
+	}
+	if vc.Proposer == "llm" {
+		if b, err := os.ReadFile(vc.Model.Prompt); err == nil {
+			sum := sha256.Sum256(b)
+			v["model.prompt-sha256"] = hex.EncodeToString(sum[:])
+		}
+	}
+	return v
+}
+
+// versions are the program's, the tools' and the proposer's models'.
+func (a *app) versions(ctx context.Context, st *stack) map[string]string {
+	out := map[string]string{"llemma-prove": version()}
+	if st.drv.Versions != nil {
+		for k, ver := range st.drv.Versions(ctx, a.backendConfig(st.drv)) {
+			out[k] = ver
+		}
+	}
+	for k, ver := range model.ModelVersions(st.proposer) {
+		out[k] = ver
+	}
+	return out
+}
+
+// resultsFile is where the run's result lines go: --out (locked, with its
+// sidecar when it is a regular file) or stdout.
+type resultsFile struct {
+	rf      *benchmarks.RunFile // nil: stdout
+	sink    *benchmarks.Sink
+	meta    *benchmarks.Meta // nil: no sidecar
+	prev    []benchmarks.Result
+	done    map[benchmarks.Key]bool
+	resumed bool
+	started bool
+}
+
+// openResults opens and locks --out, and checks what it already holds
+// against --resume and --force; nothing is written yet.
+func (a *app) openResults(ctx context.Context, sel *selection, verdict map[string]string) (*resultsFile, error) {
+	out, resume := a.cfg.Run.Out, a.cfg.Run.Resume
+	r := &resultsFile{done: map[benchmarks.Key]bool{}}
+	if out == "" {
+		if resume {
+			return nil, usagef("--resume needs --out FILE (the run to continue)")
+		}
+		r.sink = benchmarks.NewSink(a.stdout)
+		return r, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return nil, usagef("%s %s: %v", a.from("out"), out, err)
+	}
+	rf, err := benchmarks.OpenRunFile(out)
+	if errors.Is(err, benchmarks.ErrLocked) {
+		return nil, usagef("%s %s: another llemma-prove run is writing to it (the file is locked); wait for it to end or choose another --out", a.from("out"), out)
+	}
+	if err != nil {
+		return nil, usagef("%s %s: %v", a.from("out"), out, err)
+	}
+	r.rf, r.sink = rf, rf.Sink()
+	a.onExit("the results file", func() error { return rf.Close(!r.started) })
+	if !rf.Regular() {
+		if resume {
+			return nil, usagef("--resume: %s is not a regular file", out)
+		}
+		a.say("--out %s is not a regular file: no %s sidecar is written, and --resume cannot continue it", out, filepath.Base(benchmarks.MetaPath(out)))
+		return r, nil
+	}
+	if err := r.checkPrevious(a, verdict); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// checkPrevious reads what --out already holds, under its lock.
+func (r *resultsFile) checkPrevious(a *app, verdict map[string]string) error {
+	out, resume, force := r.rf.Path, a.cfg.Run.Resume, a.cfg.Run.Force
+	meta, err := r.rf.ReadMeta()
+	if err != nil {
+		return usagef("--out %s: %v", out, err)
+	}
+	size, err := r.rf.Size()
+	if err != nil {
+		return err
+	}
+	switch {
+	case (size > 0 || meta != nil) && !resume && !force:
+		return usagef("--out %s already holds a run: pass --resume to continue it (or --force to append a new session), or choose another --out", out)
+	case resume && size > 0 && meta == nil && !force:
+		return usagef("--resume: %s has no %s, so its config cannot be checked; pass --force to resume anyway", out, filepath.Base(benchmarks.MetaPath(out)))
+	case resume && meta != nil && !force:
+		if d := benchmarks.DiffVerdict(meta.Verdict, verdict); len(d) > 0 {
+			return usagef("--resume: %s was run with a different config (%s); pass --force to mix them, or choose another --out", out, strings.Join(d, "; "))
+		}
+	}
+	if resume && size > 0 {
+		n, err := r.rf.RepairTail()
+		if err != nil {
 			return fmt.Errorf("--out %s: %w", out, err)
 		}
-		size := int64(0)
-		if fi, err := os.Stat(out); err == nil {
-			size = fi.Size()
+		if n > 0 {
+			a.say("resume: dropped a torn last line (%d bytes) of %s left by a killed run", n, out)
 		}
-		switch {
-		case (size > 0 || meta != nil) && !resume && !force:
-			return usagef("--out %s already holds a run: pass --resume to continue it (or --force to append a new session), or choose another --out", out)
-		case resume && size > 0 && meta == nil && !force:
-			return usagef("--resume: %s has no %s, so its config cannot be checked; pass --force to resume anyway", out, filepath.Base(benchmarks.MetaPath(out)))
-		case resume && meta != nil && !force:
-			if d := benchmarks.DiffVerdict(meta.Verdict, verdict); len(d) > 0 {
-				return usagef("--resume: %s was run with a different config (%s); pass --force to mix them, or choose another --out", out, strings.Join(d, "; "))
+		if r.prev, _, err = r.rf.ReadResults(); err != nil {
+			return usagef("--resume: %v", err)
+		}
+		for _, res := range r.prev {
+			if res.Final() {
+				r.done[res.Key()] = true
 			}
 		}
-		if resume && size > 0 {
-			n, err := benchmarks.RepairTail(out)
-			if err != nil {
-				return fmt.Errorf("--out %s: %w", out, err)
-			}
-			if n > 0 {
-				a.say("resume: dropped a torn last line (%d bytes) of %s left by a killed run", n, out)
-			}
-			if prev, _, err = benchmarks.ReadResults(out); err != nil {
-				return fmt.Errorf("--resume: %w", err)
-			}
-			for _, r := range prev {
-				if r.Final() {
-					done[r.Key()] = true
-				}
-			}
-		}
-		if meta == nil {
-			meta = benchmarks.NewMeta(verdict)
-		}
-		names := make([]string, len(thms))
-		for i, t := range thms {
-			names[i] = t.Name
-		}
-		meta.Sessions = append(meta.Sessions, benchmarks.Session{
-			ID: benchmarks.NewRunID(), Started: time.Now().UTC().Truncate(time.Second), Host: hostname(),
-			GitRevision: benchmarks.GitRevision(ctx), Args: os.Args[1:], Config: a.effectiveConfig(),
-			Versions: versions, Resumed: resume && size > 0, Forced: force,
-			Shard: shardString(shard), ShardSource: shardSrc, Split: split, Attempts: attempts, Theorems: names,
-		})
-		if err := benchmarks.WriteMeta(out, meta); err != nil {
-			return fmt.Errorf("--out %s: writing the run header: %w", out, err)
+		r.resumed = true
+	}
+	if meta == nil {
+		meta = benchmarks.NewMeta(verdict)
+	}
+	r.meta = meta
+	return nil
+}
+
+// begin records this session in the sidecar (under the file's lock).
+func (r *resultsFile) begin(ctx context.Context, a *app, sel *selection) error {
+	r.started = true
+	if r.meta == nil {
+		return nil
+	}
+	names := make([]string, len(sel.thms))
+	for i, t := range sel.thms {
+		names[i] = t.Name
+	}
+	cfg := map[string]any{}
+	for k, v := range a.cfg.Values() {
+		cfg[k] = v
+	}
+	shard := ""
+	if sel.shard.Active() {
+		shard = sel.shard.String()
+	}
+	r.meta.Sessions = append(r.meta.Sessions, benchmarks.Session{
+		ID: benchmarks.NewRunID(), Started: time.Now().UTC().Truncate(time.Second), Host: hostname(),
+		GitRevision: benchmarks.GitRevision(ctx), Args: redactArgs(os.Args[1:]), Config: cfg,
+		Versions: versionsOf(r.meta.Verdict), Resumed: r.resumed, Forced: a.cfg.Run.Force,
+		Shard: shard, ShardSource: sel.shardSrc, Split: sel.split, Attempts: sel.attempts, Theorems: names,
+	})
+	if err := r.rf.WriteMeta(r.meta); err != nil {
+		return fmt.Errorf("--out %s: writing the run header: %w", r.rf.Path, err)
+	}
+	return nil
+}
+
+// versionsOf are the tool versions recorded in a verdict config.
+func versionsOf(verdict map[string]string) map[string]string {
+	out := map[string]string{"llemma-prove": version()}
+	for k, v := range verdict {
+		if name, ok := strings.CutPrefix(k, "version."); ok {
+			out[name] = v
 		}
 	}
-	sink, err := benchmarks.OpenSink(out, a.stdout)
-	if err != nil {
-		return err
+	return out
+}
+
+// execute runs the selection and returns this session's results.
+func (a *app) execute(ctx context.Context, sel *selection, st *stack, out *resultsFile) ([]benchmarks.Result, error) {
+	conc := a.cfg.Run.Concurrency
+	if conc == 0 {
+		conc = a.workers()
 	}
-	defer sink.Close()
-	var traces *benchmarks.TraceWriter
-	if dir := a.v.GetString("trace"); dir != "" {
+	r := &benchmarks.Runner{Agent: st.agent, Proposer: st.proposer.Name(), Concurrency: conc, Sink: out.sink,
+		Progress: a.stderr, Log: a.log, Attempts: sel.attempts, Skip: func(k benchmarks.Key) bool { return out.done[k] },
+		MaxErrors:  a.cfg.Run.Breaker,
+		JobContext: func(ctx context.Context, j benchmarks.Job) context.Context { return model.WithAttempt(ctx, j.Attempt) }}
+	if dir := a.cfg.Run.Trace; dir != "" {
 		var keep func(benchmarks.Key) bool
-		if len(prev) > 0 {
-			keep = func(k benchmarks.Key) bool { return done[k] }
+		if len(out.prev) > 0 {
+			keep = func(k benchmarks.Key) bool { return out.done[k] }
 		}
-		if traces, err = benchmarks.OpenTraceWriter(dir, keep); err != nil {
-			return err
+		traces, err := benchmarks.OpenTraceWriter(dir, keep)
+		if err != nil {
+			return nil, err
 		}
-		defer traces.Close()
+		a.onExit("the traces", traces.Close)
+		r.Traces = traces
 	}
-	r := &benchmarks.Runner{Agent: agent, Proposer: proposer.Name(), Concurrency: conc, Sink: sink, Progress: a.stderr, Log: a.log,
-		Attempts: attempts, Skip: func(k benchmarks.Key) bool { return done[k] }, Traces: traces}
-	jobs := r.Jobs(thms)
-	if meta != nil {
-		a.say("run %s: results in %s, header in %s", meta.RunID, out, benchmarks.MetaPath(out))
+	jobs := r.Jobs(sel.thms)
+	if out.meta != nil {
+		a.say("run %s: results in %s, header in %s", out.meta.RunID, out.rf.Path, benchmarks.MetaPath(out.rf.Path))
 	}
-	if skipped := len(thms)*attempts - len(jobs); skipped > 0 {
-		a.say("resume: %d of %d attempts already have a verdict", skipped, len(thms)*attempts)
+	if skipped := len(sel.thms)*sel.attempts - len(jobs); skipped > 0 {
+		a.say("resume: %d of %d attempts already have a verdict", skipped, len(sel.thms)*sel.attempts)
 	}
-	a.say("proving %d theorems of miniF2F %s with %s + %s (%d at a time, budget %d expansions x %d candidates, %s per theorem, %s per tactic)",
-		len(jobs), split, backendName, proposer.Name(), conc, agent.Search.Expansions, agent.Search.Samples, agent.TheoremTimeout, agent.Search.TacticTimeout)
-	start := time.Now()
-	results, err := r.Run(ctx, thms)
-	if err != nil {
-		return err
+	ag := st.agent
+	ag.OnEvent = func(msg string) { a.log.Debug(msg) }
+	a.say("proving %d theorems of miniF2F %s with %s + %s (%d at a time on %d checker processes, budget %d expansions x %d candidates, %s of search per theorem, %s per tactic)",
+		len(jobs), sel.split, sel.drv.Name, st.proposer.Name(), conc, a.workers(), ag.Search.Expansions, ag.Search.Samples, ag.TheoremTimeout, ag.Search.TacticTimeout)
+	return r.Run(ctx, sel.thms)
+}
+
+// summarize prints the summary of the selection (earlier sessions
+// included) and says why the run is not complete when it is not.
+func (a *app) summarize(ctx context.Context, sel *selection, out *resultsFile, results []benchmarks.Result, runErr error, wall time.Duration) error {
+	var be *benchmarks.BreakerError
+	if runErr != nil && !errors.As(runErr, &be) {
+		return runErr
 	}
 	interrupted := 0
 	for _, res := range results {
@@ -236,37 +329,85 @@ func runMiniF2F(ctx context.Context, a *app, args []string) error {
 	if ctx.Err() != nil {
 		a.say("interrupted: %d in flight recorded as interrupted; continue with --resume --out FILE", interrupted)
 	}
-	// The summary covers this session's selection, earlier sessions included.
 	want := map[benchmarks.Key]bool{}
-	for _, t := range thms {
-		for i := range attempts {
+	for _, t := range sel.thms {
+		for i := range sel.attempts {
 			want[benchmarks.Key{Name: t.Name, Split: t.Split, Backend: t.Backend, Attempt: i}] = true
 		}
 	}
 	var all []benchmarks.Result
-	for _, res := range append(prev, results...) {
+	for _, res := range append(out.prev, results...) {
 		if want[res.Key()] {
 			all = append(all, res)
 		}
 	}
 	all = benchmarks.Dedup(all, benchmarks.Result.Key)
-	sum := benchmarks.Summarize(all, time.Since(start))
-	w := a.stderr
-	if out != "" {
-		w = a.stdout
+	sum := benchmarks.Summarize(all, wall)
+	if a.cfg.JSON {
+		if err := json.NewEncoder(a.stdout).Encode(sum); err != nil {
+			return err
+		}
+	} else {
+		w := a.stderr
+		if out.rf != nil {
+			w = a.stdout
+		}
+		sum.WriteText(w)
 	}
-	if a.v.GetBool("json") {
-		return json.NewEncoder(a.stdout).Encode(sum)
+	switch {
+	case ctx.Err() != nil:
+		return nil // exit 130
+	case be != nil:
+		return infraError{be}
 	}
-	sum.WriteText(w)
-	return nil
+	return incomplete(all, len(want))
 }
 
-func shardString(s benchmarks.Shard) string {
-	if !s.Active() {
-		return ""
+// incomplete is the exit-3 error when theorems of the selection ended in
+// error (counted by cause) or got no line at all.
+func incomplete(all []benchmarks.Result, want int) error {
+	causes := map[string]int{}
+	errs := 0
+	for _, r := range all {
+		if r.Status == string(prover.StatusError) {
+			errs++
+			causes[r.Cause]++
+		}
 	}
-	return s.String()
+	if errs == 0 {
+		return nil
+	}
+	var parts []string
+	for c, n := range causes {
+		parts = append(parts, fmt.Sprintf("%s: %d", c, n))
+	}
+	sort.Strings(parts)
+	return infraf("%d of %d theorems ended in error (%s), not in a verdict; fix the cause and run again with --resume to retry them",
+		errs, want, strings.Join(parts, ", "))
+}
+
+// redactArgs hides the values of secret flags and passwords in URLs.
+func redactArgs(args []string) []string {
+	secret := map[string]bool{}
+	for _, k := range config.Keys() {
+		if k.Secret {
+			secret["--"+k.Flag] = true
+		}
+	}
+	out := make([]string, len(args))
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if name, _, ok := strings.Cut(arg, "="); ok && secret[name] {
+			out[i] = name + "=" + config.Redacted
+			continue
+		}
+		out[i] = config.RedactURL(arg)
+		if secret[arg] && i+1 < len(args) {
+			i++
+			out[i] = config.Redacted
+		}
+	}
+	return out
 }
 
 func hostname() string {
@@ -275,46 +416,4 @@ func hostname() string {
 		return "unknown"
 	}
 	return h
-}
-
-// effectiveConfig is every flag's value after flags > environment >
-// config file > defaults.
-func (a *app) effectiveConfig() map[string]any {
-	cfg := map[string]any{}
-	a.fs.VisitAll(func(f *pflag.Flag) { cfg[f.Name] = a.v.Get(f.Name) })
-	return cfg
-}
-
-// verdictConfig is what decides verdicts (resume refuses to mix runs where
-// it differs): backend and its version, proposer and model, the resolved
-// budgets, the split and the axiom allow-list. Paths, parallelism, model
-// URLs and selections are left out. versions holds the tools' versions.
-func (a *app) verdictConfig(ctx context.Context, backend, proposer, split string, ag *prover.Agent) (verdict, versions map[string]string) {
-	versions = map[string]string{"llemma-prove": version()}
-	verdict = map[string]string{
-		"backend":         backend,
-		"proposer":        proposer,
-		"model":           a.v.GetString("model.name"),
-		"split":           split,
-		"expansions":      fmt.Sprint(ag.Search.Expansions),
-		"samples":         fmt.Sprint(ag.Search.Samples),
-		"theorem_timeout": ag.TheoremTimeout.String(),
-		"tactic_timeout":  ag.Search.TacticTimeout.String(),
-	}
-	if ag.Search.LlemmaParity {
-		verdict["llemma_parity"] = "true"
-	}
-	if backend == "coq" {
-		axioms := append([]string(nil), a.v.GetStringSlice("coq.allow-axioms")...)
-		sort.Strings(axioms)
-		verdict["coq.allow-axioms"] = strings.Join(axioms, ",")
-		verdict["coq.memory-limit"] = a.v.GetString("coq.memory-limit")
-		v := benchmarks.ToolVersion(ctx, a.v.GetString("coq.coqc"))
-		versions["coqc"] = v
-		verdict["backend_version"] = v
-	}
-	if m := a.v.GetString("model"); m != "" {
-		versions["model"] = m
-	}
-	return verdict, versions
 }

@@ -4,17 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
-
 	"github.com/llemma-prove/llemma-prove/benchmarks"
-	"github.com/llemma-prove/llemma-prove/coq"
-	"github.com/llemma-prove/llemma-prove/isabelle"
-	"github.com/llemma-prove/llemma-prove/lean"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
@@ -23,89 +17,78 @@ func init() {
 		name:  "prove",
 		args:  "FILE",
 		short: "prove one theorem of a source file; print the verified file on stdout",
-		flags: func(fs *pflag.FlagSet) {
-			fs.String("name", "", "the theorem to prove (default: the last theorem in FILE)")
-			backendFlags(fs)
-			proposerFlags(fs)
-			searchFlags(fs)
-			fs.Bool("json", false, "print the result line (as in minif2f --out) instead of the file")
-		},
-		run: runProve,
+		keys:  keys([]string{"name", "json"}, backendKeys, proposerKeys, searchKeys),
+		run:   runProve,
 	})
 }
 
-// parseTheorem reads the theorem called name (or the last one) of a file.
-func parseTheorem(backend, name, src string) (prover.Theorem, error) {
+// fileTheorem reads the theorem called --name (default: the file's last
+// theorem) of a source file, with the driver of its extension.
+func (a *app) fileTheorem(ctx context.Context, path string) (prover.Driver, prover.Theorem, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return prover.Driver{}, prover.Theorem{}, usagef("cannot read %s: %v", path, err)
+	}
+	drv, err := a.driverForFile(ctx, path)
+	if err != nil {
+		return prover.Driver{}, prover.Theorem{}, err
+	}
+	name := a.cfg.Check.Name
+	if name == "" && drv.LastTheorem != nil {
+		name = drv.LastTheorem(string(src))
+	}
 	if name == "" {
-		if backend != "coq" {
-			return prover.Theorem{}, usagef("prove: give --name NAME for a %s file", backend)
-		}
-		m := coqDeclRE.FindAllStringSubmatch(src, -1)
-		if len(m) == 0 {
-			return prover.Theorem{}, usagef("prove: no Theorem or Lemma in the file")
-		}
-		name = m[len(m)-1][1]
+		return drv, prover.Theorem{}, usagef("%s: no theorem found; give --name NAME", path)
 	}
-	switch backend {
-	case "coq":
-		return coq.ParseTheorem(name, src)
-	case "isabelle":
-		return isabelle.ParseTheorem(name, src)
-	case "lean":
-		return lean.ParseTheorem(name, src)
+	thm, err := drv.ParseTheorem(name, string(src))
+	if err != nil {
+		return drv, prover.Theorem{}, usagef("%s: %v", path, err)
 	}
-	return prover.Theorem{}, fmt.Errorf("prove: backend %s cannot read files in this build", backend)
+	thm.Path = path
+	if thm.Backend == "" {
+		thm.Backend = drv.Name
+	}
+	return drv, thm, nil
 }
 
+// runProve: exit 0 proved (the file on stdout), 1 failed or timeout, 3
+// error, 130 interrupted.
 func runProve(ctx context.Context, a *app, args []string) error {
 	if len(args) != 1 {
 		return usagef("prove takes one FILE")
 	}
-	src, err := os.ReadFile(args[0])
+	drv, thm, err := a.fileTheorem(ctx, args[0])
 	if err != nil {
-		return usagef("prove: cannot read %s: %v", args[0], err)
+		return err
 	}
-	name := backendForFile(args[0])
-	if a.fs.Changed("backend") {
-		if name, err = a.chooseBackend(); err != nil {
+	st, err := a.newStack(drv, 1)
+	if err != nil {
+		return err
+	}
+	if err := a.preflightModel(ctx, st); err != nil {
+		return err
+	}
+	st.agent.OnEvent = func(msg string) { a.say("%s", msg) }
+	start := time.Now()
+	out := st.agent.Prove(ctx, thm)
+	if a.cfg.JSON {
+		if err := json.NewEncoder(a.stdout).Encode(benchmarks.NewResult(thm, st.proposer.Name(), out)); err != nil {
 			return err
 		}
 	}
-	thm, err := parseTheorem(name, a.v.GetString("name"), string(src))
-	if err != nil {
-		return fmt.Errorf("%s: %w", args[0], err)
+	took := time.Since(start).Round(time.Millisecond)
+	switch out.Status {
+	case prover.StatusProved:
+		a.say("%s: proved and verified in %s: %s (axioms: %s)", thm.Name, took, strings.Join(out.Proof, " "), strings.Join(out.Axioms, ", "))
+		if !a.cfg.JSON {
+			fmt.Fprint(a.stdout, out.FileText)
+		}
+		return nil
+	case prover.StatusError:
+		return infraf("%s: error (%s) after %s: %s", thm.Name, out.Cause(), took, out.Message())
+	case prover.StatusInterrupted:
+		return ctx.Err()
 	}
-	thm.Path = args[0]
-	if _, err := a.budget(true); err != nil {
-		return err
-	}
-	backend, err := a.newBackend(name)
-	if err != nil {
-		return err
-	}
-	defer backend.Close()
-	proposer, portfolio, err := a.newProposer(name)
-	if err != nil {
-		return err
-	}
-	if c, ok := proposer.(io.Closer); ok {
-		defer c.Close()
-	}
-	agent, err := a.newAgent(backend, proposer, portfolio)
-	if err != nil {
-		return err
-	}
-	agent.OnEvent = func(msg string) { a.say("%s", msg) }
-	start := time.Now()
-	out := agent.Prove(ctx, thm)
-	if a.v.GetBool("json") {
-		return json.NewEncoder(a.stdout).Encode(benchmarks.NewResult(thm, proposer.Name(), out))
-	}
-	if out.Status != prover.StatusProved {
-		a.say("%s: %s after %s (%d expansions, %d tactics) %s", thm.Name, out.Status, time.Since(start).Round(time.Millisecond), out.Expansions, out.TacticChecks, out.Error)
-		return errNotVerified
-	}
-	a.say("%s: proved and verified in %s: %s (axioms: %s)", thm.Name, time.Since(start).Round(time.Millisecond), strings.Join(out.Proof, " "), strings.Join(out.Axioms, ", "))
-	fmt.Fprint(a.stdout, out.FileText)
-	return nil
+	a.say("%s: %s after %s (%d expansions, %d tactics): %s", thm.Name, out.Status, took, out.Expansions, out.TacticChecks, out.Message())
+	return errNotVerified
 }

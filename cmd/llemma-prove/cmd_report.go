@@ -7,8 +7,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/spf13/pflag"
-
 	"github.com/llemma-prove/llemma-prove/benchmarks"
 )
 
@@ -17,14 +15,8 @@ func init() {
 		name:  "report",
 		args:  "RESULTS...",
 		short: "report on results files: solved with a 95% interval, categories, pass@k, plots, systems compared, proofs",
-		flags: func(fs *pflag.FlagSet) {
-			fs.String("html", "", "write a self-contained HTML report (inline SVG plots) to FILE")
-			fs.String("md", "", "write a Markdown report to FILE")
-			fs.Bool("json", false, "print the report as JSON on stdout instead of text")
-			fs.String("llemma-json", "", "export to FILE in Llemma's formal2formal results schema (one system)")
-			fs.String("trace", "", "--trace directory of the run: the HTML report draws each search tree")
-		},
-		run: runReport,
+		keys:  []string{"report.html", "report.md", "json", "report.llemma-json", "report.trace"},
+		run:   runReport,
 	})
 }
 
@@ -46,7 +38,7 @@ func runReport(ctx context.Context, a *app, args []string) error {
 		}
 		all = append(all, rs...)
 	}
-	traceDir := a.v.GetString("trace")
+	traceDir := a.cfg.Report.Trace
 	if traceDir != "" {
 		if fi, err := os.Stat(traceDir); err != nil || !fi.IsDir() {
 			return usagef("--trace %s: not a directory", traceDir)
@@ -56,7 +48,7 @@ func runReport(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if p := a.v.GetString("llemma-json"); p != "" {
+	if p := a.cfg.Report.LlemmaJSON; p != "" {
 		if len(rep.Systems) > 1 {
 			var names []string
 			for _, s := range rep.Systems {
@@ -68,17 +60,17 @@ func runReport(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 	}
-	if p := a.v.GetString("html"); p != "" {
+	if p := a.cfg.Report.HTML; p != "" {
 		if err := writeFile(p, func(w *bufio.Writer) error { return rep.WriteHTML(w) }); err != nil {
 			return err
 		}
 	}
-	if p := a.v.GetString("md"); p != "" {
+	if p := a.cfg.Report.Markdown; p != "" {
 		if err := writeFile(p, func(w *bufio.Writer) error { rep.WriteMarkdown(w); return nil }); err != nil {
 			return err
 		}
 	}
-	if a.v.GetBool("json") {
+	if a.cfg.JSON {
 		return rep.WriteJSON(a.stdout)
 	}
 	rep.WriteText(a.stdout)

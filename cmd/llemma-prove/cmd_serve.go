@@ -8,9 +8,7 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync"
 
-	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/llemma-prove/llemma-prove/bridge"
@@ -20,25 +18,15 @@ import (
 // serveStdin is the protocol's input in --stdio mode (a seam for tests).
 var serveStdin io.Reader = os.Stdin
 
+// serveKeys configure the editor bridge.
+var serveKeys = []string{"stdio", "listen", "http", "allow-remote", "token-file", "max-concurrent", "request-timeout", "max-body", "suggestions"}
+
 func init() {
 	register(&command{
 		name:  "serve",
 		short: "serve editors: JSON-RPC (LSP framing) on stdio or TCP, llmstep and Lean Copilot over HTTP",
-		flags: func(fs *pflag.FlagSet) {
-			fs.Bool("stdio", false, "JSON-RPC on stdin/stdout (the default when no --listen or --http is given); ends when the client exits")
-			fs.String("listen", "", "JSON-RPC over TCP on ADDR, e.g. 127.0.0.1:6001")
-			fs.String("http", "", "HTTP on ADDR for llmstep (POST /) and Lean Copilot (POST /generate), e.g. 127.0.0.1:23337")
-			fs.Bool("allow-remote", false, "allow non-loopback addresses (requires --token-file)")
-			fs.String("token-file", "", "file holding a token that clients must send (HTTP: Authorization: Bearer; JSON-RPC over TCP: initialize {token})")
-			fs.Int("max-concurrent", bridge.DefaultMaxConcurrent, "requests running at once; more are refused as busy (HTTP 503, JSON-RPC -32002)")
-			fs.String("request-timeout", "60s", "wall time per suggest, check and HTTP request")
-			fs.String("max-body", "1MiB", "largest HTTP body or JSON-RPC message")
-			fs.Int("suggestions", bridge.DefaultSuggestions, "suggestions per request when the client does not say")
-			backendFlags(fs)
-			proposerFlags(fs)
-			searchFlags(fs)
-		},
-		run: runServe,
+		keys:  keys(serveKeys, backendKeys, proposerKeys, searchKeys),
+		run:   runServe,
 	})
 }
 
@@ -46,114 +34,142 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if len(args) > 0 {
 		return usagef("serve takes no arguments (got %q)", strings.Join(args, " "))
 	}
-	listen, httpAddr := a.v.GetString("listen"), a.v.GetString("http")
-	stdio := a.v.GetBool("stdio") || (listen == "" && httpAddr == "")
-	allowRemote := a.v.GetBool("allow-remote")
-	token := ""
-	if path := a.v.GetString("token-file"); path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return usagef("--token-file %s: %v", path, err)
-		}
-		if token = strings.TrimSpace(string(b)); token == "" {
-			return usagef("--token-file %s is empty", path)
-		}
+	sc := a.cfg.Serve
+	stdio := sc.Stdio || (sc.Listen == "" && sc.HTTP == "")
+	token, err := a.serveToken()
+	if err != nil {
+		return err
 	}
-	for _, l := range []struct{ flag, addr string }{{"--listen", listen}, {"--http", httpAddr}} {
+	for _, l := range []struct{ key, addr string }{{"listen", sc.Listen}, {"http", sc.HTTP}} {
 		if l.addr == "" {
 			continue
 		}
-		if err := bridge.CheckListen(l.flag, l.addr, allowRemote, token); err != nil {
-			return usageError{err.Error()}
+		if err := bridge.CheckListen(a.from(l.key), l.addr, sc.AllowRemote, token); err != nil {
+			return asUsage(err)
 		}
 	}
-	timeout, err := a.duration("request-timeout")
+	srv, def, err := a.newServer(ctx, token)
 	if err != nil {
 		return err
-	}
-	maxBody, err := a.bytesKey("max-body")
-	if err != nil {
-		return err
-	}
-	maxConc, err := a.intKey("max-concurrent")
-	if err != nil {
-		return err
-	}
-	nSug, err := a.intKey("suggestions")
-	if err != nil {
-		return err
-	}
-	defBackend, err := a.chooseBackend()
-	if err != nil {
-		return err
-	}
-	defProposer, portfolio, err := a.newProposer(defBackend)
-	if err != nil {
-		return err
-	}
-	// newAgent resolves the budget flags over the proposer's defaults.
-	agent, err := a.newAgent(nil, defProposer, portfolio)
-	if err != nil {
-		return err
-	}
-	var mu sync.Mutex // the factories read the one viper
-	srv := &bridge.Server{
-		Backends: func(name string) (prover.Backend, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			return a.newBackend(name)
-		},
-		Proposer: func(name string) (prover.Proposer, error) {
-			if name == defBackend {
-				return defProposer, nil
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			p, _, err := a.newProposer(name)
-			return p, err
-		},
-		DefaultBackend: defBackend,
-		Budget: bridge.Budget{
-			Expansions:     agent.Search.Expansions,
-			Samples:        agent.Search.Samples,
-			TheoremTimeout: agent.TheoremTimeout,
-			TacticTimeout:  agent.Search.TacticTimeout,
-		},
-		MaxConcurrent:  maxConc,
-		MaxBody:        maxBody,
-		RequestTimeout: timeout,
-		Suggestions:    nSug,
-		Token:          token,
-		Version:        version(),
-		Log:            a.log,
 	}
 	defer func() {
 		if err := srv.Close(); err != nil {
 			a.log.Warn("stopping the backends", "err", err)
 		}
 	}()
+	return a.serve(ctx, srv, def, stdio)
+}
 
+// serveToken reads --token-file.
+func (a *app) serveToken() (string, error) {
+	path := a.cfg.Serve.TokenFile
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", usagef("%s %s: %v", a.from("token-file"), path, err)
+	}
+	token := strings.TrimSpace(string(b))
+	if token == "" {
+		return "", usagef("%s %s is empty", a.from("token-file"), path)
+	}
+	return token, nil
+}
+
+// newServer builds the bridge: backends by driver, built on first use and
+// stopped by the server's Close; proposers per backend, an LLM runtime
+// started now (fail fast) and stopped when the command ends.
+func (a *app) newServer(ctx context.Context, token string) (*bridge.Server, string, error) {
+	drv, err := a.driver(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	defProposer, llm, err := a.newProposer(drv)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := a.preflightModel(ctx, &stack{drv: drv, proposer: defProposer, llm: llm}); err != nil {
+		return nil, "", err
+	}
+	lookup := func(name string) (prover.Driver, error) {
+		d, err := prover.Lookup(name)
+		if err != nil {
+			return prover.Driver{}, err
+		}
+		return a.use(d), nil
+	}
+	bud := a.budget()
+	srv := &bridge.Server{
+		Backends: func(name string) (prover.Backend, error) {
+			d, err := lookup(name)
+			if err != nil {
+				return nil, err
+			}
+			return a.buildBackend(d, a.workers())
+		},
+		Proposer: func(name string) (prover.Proposer, error) {
+			if name == drv.Name {
+				return defProposer, nil
+			}
+			d, err := lookup(name)
+			if err != nil {
+				return nil, err
+			}
+			p, _, err := a.newProposer(d)
+			return p, err
+		},
+		Policy: func(name string) (prover.Policy, error) {
+			d, err := lookup(name)
+			if err != nil {
+				return nil, err
+			}
+			return d.Policy(a.cfg), nil
+		},
+		Names:          driverNames(),
+		DefaultBackend: drv.Name,
+		Budget: bridge.Budget{
+			Expansions: bud.Expansions, Samples: bud.Samples,
+			TheoremTimeout: bud.TheoremTimeout, TacticTimeout: bud.TacticTimeout,
+		},
+		SetupTimeout:   a.cfg.Search.SetupTimeout,
+		VerifyTimeout:  a.cfg.Search.VerifyTimeout,
+		Slots:          prover.NewSlots(a.workers()),
+		MaxConcurrent:  a.cfg.Serve.MaxConcurrent,
+		MaxBody:        a.cfg.Serve.MaxBody,
+		RequestTimeout: a.cfg.Serve.RequestTimeout,
+		Suggestions:    a.cfg.Serve.Suggestions,
+		Token:          token,
+		Version:        version(),
+		Log:            a.log,
+	}
+	return srv, drv.Name + ", proposer " + defProposer.Name(), nil
+}
+
+// serve runs the listeners until ctx ends or the stdio client leaves.
+func (a *app) serve(ctx context.Context, srv *bridge.Server, what string, stdio bool) error {
+	sc := a.cfg.Serve
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
-	if listen != "" {
-		ln, err := net.Listen("tcp", listen)
+	if sc.Listen != "" {
+		ln, err := net.Listen("tcp", sc.Listen)
 		if err != nil {
-			return fmt.Errorf("--listen %s: %w", listen, err)
+			return usagef("%s %s: %v", a.from("listen"), sc.Listen, err)
 		}
-		a.say("llemma-prove serve: JSON-RPC on %s (backend %s, proposer %s)", ln.Addr(), defBackend, defProposer.Name())
+		a.say("llemma-prove serve: JSON-RPC on %s (backend %s)", ln.Addr(), what)
 		g.Go(func() error { return srv.ServeListener(gctx, ln) })
 	}
-	if httpAddr != "" {
-		ln, err := net.Listen("tcp", httpAddr)
+	if sc.HTTP != "" {
+		ln, err := net.Listen("tcp", sc.HTTP)
 		if err != nil {
-			return fmt.Errorf("--http %s: %w", httpAddr, err)
+			return usagef("%s %s: %v", a.from("http"), sc.HTTP, err)
 		}
-		a.say("llemma-prove serve: HTTP on http://%s (llmstep: POST /, Lean Copilot: POST /generate; backend %s, proposer %s)", ln.Addr(), defBackend, defProposer.Name())
+		a.say("llemma-prove serve: HTTP on http://%s (llmstep: POST /, Lean Copilot: POST /generate; backend %s)", ln.Addr(), what)
 		g.Go(func() error { return srv.ServeHTTPListener(gctx, ln) })
 	}
 	if stdio {
-		a.say("llemma-prove serve: JSON-RPC on stdio (backend %s, proposer %s)", defBackend, defProposer.Name())
+		a.say("llemma-prove serve: JSON-RPC on stdio (backend %s)", what)
 		g.Go(func() error {
 			err := srv.ServeStdio(gctx, serveStdin, a.stdout)
 			// The editor owns a stdio server: when it hangs up or sends
@@ -162,9 +178,12 @@ func runServe(ctx context.Context, a *app, args []string) error {
 			return err
 		})
 	}
-	err = g.Wait()
+	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
 }

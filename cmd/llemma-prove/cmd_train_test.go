@@ -143,11 +143,12 @@ func TestTrainTracesOnly(t *testing.T) {
 		if err := fs.Parse([]string{"--proposer", name, "--knn-model", out}); err != nil {
 			t.Fatal(err)
 		}
-		a, err := newApp(fs, &strings.Builder{}, &strings.Builder{})
+		a, err := newApp(commands["minif2f"], fs, &strings.Builder{}, &strings.Builder{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, gpuFree, err := a.newProposer("coq")
+		p, _, err := a.newProposer(coqDriver(t))
+		gpuFree := a.proposerKind() != "llm"
 		if err != nil || p.Name() != name || !gpuFree || model.ModelVersions(p)["knn"] != m.Version() {
 			t.Errorf("--proposer %s: %v (gpu-free budget %v), %v, versions %v", name, p, gpuFree, err, model.ModelVersions(p))
 		}
@@ -156,11 +157,11 @@ func TestTrainTracesOnly(t *testing.T) {
 	if err := fs.Parse([]string{"--proposer", "knn", "--knn-model", filepath.Join(tmp, "missing.gz")}); err != nil {
 		t.Fatal(err)
 	}
-	a, err := newApp(fs, &strings.Builder{}, &strings.Builder{})
+	a, err := newApp(commands["minif2f"], fs, &strings.Builder{}, &strings.Builder{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := a.newProposer("coq"); !errors.Is(err, model.ErrNoKNNModel) || !strings.Contains(err.Error(), "llemma-prove train") {
+	if _, _, err := a.newProposer(coqDriver(t)); !errors.Is(err, model.ErrNoKNNModel) || !strings.Contains(err.Error(), "llemma-prove train") {
 		t.Errorf("missing model: %v, want ErrNoKNNModel with a hint", err)
 	}
 }

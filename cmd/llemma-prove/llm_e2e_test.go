@@ -17,6 +17,11 @@ import (
 func fakeVLLM(t *testing.T, script func(state string) []string) (*httptest.Server, *atomic.Int64) {
 	var calls atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == "/v1/models" {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"object":"list","data":[{"id":"fake","object":"model"}]}`))
+			return
+		}
 		if r.URL.Path != "/v1/completions" {
 			http.NotFound(w, r)
 			return
@@ -112,7 +117,8 @@ func TestMiniF2FWithLLMProposer(t *testing.T) {
 	}
 }
 
-// A dead runtime stops the run with one clear error naming the URL.
+// A dead runtime stops the run before the first theorem: one line naming
+// the URL, exit 3, and no results file.
 func TestLLMRuntimeDown(t *testing.T) {
 	needCoq(t)
 	data := coqData(t)
@@ -122,8 +128,10 @@ func TestLLMRuntimeDown(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "down.jsonl")
 	_, stderr, code := runCLI(t, "minif2f", "--backend", "coq", "--proposer", "llm", "--model-url", url, "--model", "fake",
 		"--data", data, "--only", "mathd_algebra_141", "--out", out, "--theorem-timeout", "30s")
-	b, _ := os.ReadFile(out)
-	if code != 0 || !strings.Contains(string(b), `"status":"error"`) || !strings.Contains(string(b), strings.TrimPrefix(url, "http://")) {
-		t.Fatalf("exit %d, results %s\nstderr %s; want an error line naming %s", code, b, stderr, url)
+	if code != 3 || !strings.Contains(stderr, strings.TrimPrefix(url, "http://")) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Fatalf("exit %d, stderr %q; want exit 3 and one line naming %s", code, stderr, url)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a run that never started left %s behind (%v)", out, err)
 	}
 }

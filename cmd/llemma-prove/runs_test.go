@@ -10,26 +10,33 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/llemma-prove/llemma-prove/benchmarks"
+	"github.com/llemma-prove/llemma-prove/internal/proctest"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
+
+// fakes are the programs the test binary plays when re-executed (see
+// internal/proctest): a coqtop with injectable faults.
+var fakes = map[string]func() int{"coqtop": proctest.Coqtop}
 
 func TestMain(m *testing.M) {
 	if os.Getenv("LLEMMA_TEST_CLI") != "" {
 		runAsCLI()
 	}
-	os.Exit(m.Run())
+	proctest.Main(m, fakes)
 }
 
 // fakeNames are real miniF2F Coq theorems (only parsed: the fake proves).
 var fakeNames = "mathd_algebra_141,mathd_algebra_478,mathd_numbertheory_299,mathd_numbertheory_5,mathd_algebra_107,mathd_algebra_359,amc12a_2020_p4,imo_1959_p1,aime_1983_p1,mathd_numbertheory_3"
 
-// cli starts the test binary as the CLI.
-func cli(t *testing.T, env []string, args ...string) (*exec.Cmd, *bytes.Buffer) {
+// cli starts the test binary as the CLI; its stdout and stderr go to the
+// returned watcher.
+func cli(t *testing.T, env []string, args ...string) (*exec.Cmd, *watcher) {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -37,12 +44,77 @@ func cli(t *testing.T, env []string, args ...string) (*exec.Cmd, *bytes.Buffer) 
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(append(os.Environ(), "LLEMMA_TEST_CLI=1"), env...)
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	w := newWatcher()
+	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	return cmd, &stderr
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd, w
+}
+
+// watcher collects a process's output and lets a test wait for lines: the
+// event a test synchronises on, instead of sleeping.
+type watcher struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{}
+}
+
+func newWatcher() *watcher { return &watcher{changed: make(chan struct{}, 1)} }
+
+func (w *watcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	w.buf.Write(p)
+	w.mu.Unlock()
+	select {
+	case w.changed <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+func (w *watcher) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// count is the number of complete lines containing s.
+func (w *watcher) count(s string) int {
+	text := w.String()
+	if i := strings.LastIndexByte(text, '\n'); i >= 0 {
+		text = text[:i]
+	} else {
+		text = ""
+	}
+	n := 0
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, s) {
+			n++
+		}
+	}
+	return n
+}
+
+// waitFor waits until n complete lines contain s; false when the process
+// printed nothing more for the whole of timeout.
+func (w *watcher) waitFor(s string, n int, timeout time.Duration) bool {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for w.count(s) < n {
+		select {
+		case <-w.changed:
+		case <-t.C:
+			return w.count(s) >= n
+		}
+	}
+	return true
 }
 
 func exitOf(err error) int {
@@ -60,7 +132,7 @@ func exitOf(err error) int {
 
 func fakeArgs(data, out string, extra ...string) []string {
 	return append([]string{"minif2f", "--backend", "coq", "--proposer", "portfolio", "--data", data,
-		"--only", fakeNames, "--out", out, "--theorem-timeout", "10m", "--expansions", "6", "--concurrency", "2"}, extra...)
+		"--only", fakeNames, "--out", out, "--theorem-timeout", "10m", "--expansions", "6", "--concurrency", "2", "--workers", "2"}, extra...)
 }
 
 // lines reads a results file strictly: every line whole and a result.
@@ -172,8 +244,11 @@ func TestInterruptFake(t *testing.T) {
 	data := coqData(t)
 	out := filepath.Join(t.TempDir(), "r.jsonl")
 	env := []string{"LLEMMA_TEST_FAKE_DELAY=100ms"}
-	cmd, stderr := cli(t, env, fakeArgs(data, out)...)
-	time.Sleep(1500 * time.Millisecond)
+	cmd, stderr := cli(t, env, fakeArgs(data, out, "--log-level", "debug")...)
+	// Both theorems in flight are searching (the agent's debug events).
+	if !stderr.waitFor("msg=\"searching ", 2, time.Minute) {
+		t.Fatalf("no two searches under way\n%s", stderr)
+	}
 	cmd.Process.Signal(os.Interrupt)
 	err := cmd.Wait()
 	if code := exitOf(err); code != 130 {
@@ -198,8 +273,7 @@ func TestInterruptFake(t *testing.T) {
 // an existing --out is not appended to without --resume.
 func TestResumeConfig(t *testing.T) {
 	data := coqData(t)
-	testBackend = func(string) (prover.Backend, error) { return &fakeBackend{}, nil }
-	t.Cleanup(func() { testBackend = nil })
+	t.Cleanup(useFakeBackend(&fakeBackend{}))
 	out := filepath.Join(t.TempDir(), "r.jsonl")
 	args := fakeArgs(data, out)
 	if _, stderr, code := runCLI(t, args...); code != 0 {
@@ -231,8 +305,7 @@ func TestResumeConfig(t *testing.T) {
 // Kubernetes variables, and merge into the unsharded run.
 func TestShardsMerge(t *testing.T) {
 	data := coqData(t)
-	testBackend = func(string) (prover.Backend, error) { return &fakeBackend{}, nil }
-	t.Cleanup(func() { testBackend = nil })
+	t.Cleanup(useFakeBackend(&fakeBackend{}))
 	dir := t.TempDir()
 	full := filepath.Join(dir, "full.jsonl")
 	if _, stderr, code := runCLI(t, fakeArgs(data, full)...); code != 0 {
@@ -373,20 +446,15 @@ func TestInterruptRealCoq(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "r.jsonl")
 	started := time.Now()
 	cmd, stderr := cli(t, nil, "minif2f", "--backend", "coq", "--proposer", "portfolio", "--data", data,
-		"--only", "imo_1959_p1,amc12a_2020_p4,aime_1983_p1", "--out", out, "--workers", "2", "--theorem-timeout", "120s")
-	var kids []int
-	deadline := time.Now().Add(60 * time.Second)
-	for len(kids) < 2 && time.Now().Before(deadline) {
-		kids = coqChildren(cmd.Process.Pid)
-		time.Sleep(100 * time.Millisecond)
+		"--only", "imo_1959_p1,amc12a_2020_p4,aime_1983_p1", "--out", out, "--workers", "2", "--theorem-timeout", "120s", "--log-level", "debug")
+	// Two searches under way, each on a coqtop of its own.
+	if !stderr.waitFor("msg=\"searching ", 2, 90*time.Second) {
+		t.Fatalf("no two searches under way within 90s\n%s", stderr)
 	}
+	kids := coqChildren(cmd.Process.Pid)
 	if len(kids) == 0 {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("no coqtop started within 60s\n%s", stderr)
+		t.Fatalf("searching, but no coq process is a child of the CLI\n%s", stderr)
 	}
-	time.Sleep(2 * time.Second) // searches under way
-	kids = append(kids, coqChildren(cmd.Process.Pid)...)
 	cmd.Process.Signal(os.Interrupt)
 	sigAfter := time.Since(started)
 	done := make(chan error, 1)
@@ -443,13 +511,10 @@ func TestRealCoqResumeReport(t *testing.T) {
 	want := verdicts(t, lines(t, ref))
 
 	out := filepath.Join(dir, "killed.jsonl")
-	cmd, stderr := cli(t, nil, args(out)...)
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		if b, _ := os.ReadFile(out); bytes.Count(b, []byte("\n")) >= 1 {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
+	cmd, stderr := cli(t, nil, args(out, "--log-level", "debug")...)
+	// The runner logs "theorem done" once the line is written and synced.
+	if !stderr.waitFor("theorem done", 1, 90*time.Second) {
+		t.Fatalf("no theorem finished within 90s\n%s", stderr)
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
