@@ -49,6 +49,7 @@ const (
 	challengeMod = challengeLib + ".Problem"
 
 	markAssumptions = "@@llemma:assumptions@@"
+	markEnd         = "@@llemma:end@@"
 	markType        = "@@llemma:type@@"
 )
 
@@ -109,20 +110,8 @@ func (b *Backend) judge(ctx context.Context, req prover.VerifyRequest) (prover.V
 	defer os.RemoveAll(job)
 	v := prover.Verification{Sandbox: b.sandboxStatus()}
 
-	chalDir := ""
-	if req.Challenge != nil {
-		var msg string
-		chalDir, msg, err = b.challenge(ctx, *req.Challenge)
-		if err != nil {
-			return v, err
-		}
-		if msg != "" {
-			v.Message = msg
-			return v, nil
-		}
-	}
-
-	// 2. The solution, compiled alone as its own module.
+	// 1 and 2: the challenge and the solution, each compiled alone (in
+	// parallel when a second checker slot is free).
 	solDir := filepath.Join(job, "Sol")
 	if err := os.Mkdir(solDir, 0o755); err != nil {
 		return v, err
@@ -130,36 +119,43 @@ func (b *Backend) judge(ctx context.Context, req prover.VerifyRequest) (prover.V
 	if err := os.WriteFile(filepath.Join(solDir, "Solution.v"), []byte(req.Solution), 0o644); err != nil {
 		return v, err
 	}
-	out, failed, err := b.tool(ctx, job, []string{b.cfg.Coqc, "-q", "-Q", "Sol", solutionLib, "Sol/Solution.v"}, []string{job})
-	if err != nil {
-		return v, err
-	}
-	if failed {
-		v.Message = "coqc rejected the file: " + clip(lastLines(out, 8), 800)
+	var (
+		chalDir, chalMsg string
+		chalErr          error
+		solOut           string
+		solFailed        bool
+		solErr           error
+	)
+	b.both(
+		func() {
+			if req.Challenge != nil {
+				chalDir, chalMsg, chalErr = b.challenge(ctx, *req.Challenge)
+			}
+		},
+		func() {
+			solOut, solFailed, solErr = b.tool(ctx, job, []string{b.cfg.Coqc, "-q", "-Q", "Sol", solutionLib, "Sol/Solution.v"}, []string{job})
+		})
+	switch {
+	case chalErr != nil:
+		return v, chalErr
+	case chalMsg != "":
+		v.Message = chalMsg
+		return v, nil
+	case solErr != nil:
+		return v, solErr
+	case solFailed:
+		v.Message = "coqc rejected the file: " + clip(lastLines(solOut, 8), 800)
 		return v, nil
 	}
 
-	// 3. The kernel's list of the solution's axioms and bypasses, by full path.
-	out, failed, err = b.tool(ctx, job, []string{b.cfg.Coqchk, "-o", "-norec", solutionMod, "-Q", "Sol", solutionLib}, []string{job})
-	if err != nil {
-		return v, err
-	}
-	sum, perr := parseCheckSummary(out)
-	if failed || perr != nil {
-		v.Message = "coqchk rejected the compiled file: " + clip(lastLines(out, 8), 800)
-		if perr != nil && !failed {
-			v.Message = "coqchk: " + perr.Error()
-		}
-		return v, nil
-	}
-
-	// 4. The comparison and the axioms the constant uses.
+	// 3 and 4, in parallel likewise: the kernel's list of the solution's
+	// axioms and bypasses by full path, and the comparison with the axioms
+	// the constant uses.
 	cmpDir := filepath.Join(job, "Cmp")
 	if err := os.Mkdir(cmpDir, 0o755); err != nil {
 		return v, err
 	}
-	display := displayImports(sum.libraries)
-	compare := compareFile(req.Name, req.Challenge != nil, assumptions, display)
+	compare := compareFile(req.Name, req.Challenge != nil, assumptions, displayImports(req.Solution))
 	if err := os.WriteFile(filepath.Join(cmpDir, "Compare.v"), []byte(compare), 0o644); err != nil {
 		return v, err
 	}
@@ -169,9 +165,31 @@ func (b *Backend) judge(ctx context.Context, req prover.VerifyRequest) (prover.V
 		argv = append(argv, "-Q", chalDir, challengeLib)
 		ro = append(ro, chalDir)
 	}
-	out, failed, err = b.tool(ctx, job, append(argv, "Cmp/Compare.v"), []string{job}, ro...)
-	if err != nil {
-		return v, err
+	var (
+		chkOut, out       string
+		chkFailed, failed bool
+		chkErr, err2      error
+	)
+	b.both(
+		func() {
+			chkOut, chkFailed, chkErr = b.tool(ctx, job, []string{b.cfg.Coqchk, "-o", "-norec", solutionMod, "-Q", "Sol", solutionLib}, []string{job})
+		},
+		func() {
+			out, failed, err2 = b.tool(ctx, job, append(argv, "Cmp/Compare.v"), []string{job}, ro...)
+		})
+	if chkErr != nil {
+		return v, chkErr
+	}
+	if err2 != nil {
+		return v, err2
+	}
+	sum, perr := parseCheckSummary(chkOut)
+	if chkFailed || perr != nil {
+		v.Message = "coqchk rejected the compiled file: " + clip(lastLines(chkOut, 8), 800)
+		if perr != nil && !chkFailed {
+			v.Message = "coqchk: " + perr.Error()
+		}
+		return v, nil
 	}
 	if failed {
 		v.Message = compareFailure(out, req.Name, assumptions)
@@ -385,24 +403,46 @@ func compareFile(name string, withChallenge bool, assumptions, display []string)
 	}
 	fmt.Fprintf(&sb, "Goal True. idtac %q. Abort.\n", markAssumptions)
 	fmt.Fprintf(&sb, "Print Assumptions %s.\n", target)
+	fmt.Fprintf(&sb, "Goal True. idtac %q. Abort.\n", markEnd)
 	for _, lib := range display {
-		fmt.Fprintf(&sb, "Import %s.\n", lib)
+		fmt.Fprintf(&sb, "Require Import %s.\n", lib)
 	}
 	fmt.Fprintf(&sb, "Goal True. idtac %q. Abort.\n", markType)
 	fmt.Fprintf(&sb, "Check %s.%s.\n", solutionMod, name)
 	return sb.String()
 }
 
-// displayImports picks the standard-library modules, already loaded by
-// the solution, whose notations make the printed type readable.
-func displayImports(libraries []string) []string {
+// displayImports picks the standard-library modules whose notations make
+// the printed type readable: those the solution names (they are Required
+// after the verdict's output, so they cannot change it).
+func displayImports(solution string) []string {
 	var out []string
-	for _, lib := range []string{"Coq.Reals.Reals", "Coq.ZArith.ZArith", "Coq.Arith.Arith", "Coq.QArith.QArith"} {
-		if slices.Contains(libraries, lib) {
-			out = append(out, lib)
+	for _, lib := range []struct{ word, module string }{
+		{"Reals", "Coq.Reals.Reals"}, {"ZArith", "Coq.ZArith.ZArith"}, {"Arith", "Coq.Arith.Arith"}, {"QArith", "Coq.QArith.QArith"},
+	} {
+		if strings.Contains(solution, lib.word) {
+			out = append(out, lib.module)
 		}
 	}
 	return out
+}
+
+// both runs f and g, at once when a second checker slot is free (the one
+// the verdict holds covers one of them), else one after the other.
+func (b *Backend) both(f, g func()) {
+	if !b.slots.TryAcquire(1) {
+		f()
+		g()
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer b.slots.Release(1)
+		f()
+	}()
+	g()
+	<-done
 }
 
 // compareFailure explains a failed comparison.
@@ -433,11 +473,12 @@ func compareFailure(out, name string, assumptions []string) string {
 // markers cannot be forged: Coq identifiers cannot contain '@'.
 func splitMarks(out string) (assumptions, typ string, ok bool) {
 	i := strings.Index(out, markAssumptions)
+	e := strings.Index(out, markEnd)
 	j := strings.Index(out, markType)
-	if i < 0 || j < i {
+	if i < 0 || e < i || j < e {
 		return "", "", false
 	}
-	return out[i+len(markAssumptions) : j], out[j+len(markType):], true
+	return out[i+len(markAssumptions) : e], out[j+len(markType):], true
 }
 
 // typeOf reads `Check C.` output: "C\n     : TYPE".

@@ -63,7 +63,10 @@ func (b *Backend) tool(ctx context.Context, dir string, argv []string, rw []stri
 		Name:        filepath.Base(argv[0]),
 		Argv:        argv,
 		Dir:         dir,
-		Env:         append(slices.Clone(b.cfg.Env), "TMPDIR="+dir), // psatz and nra write csdp's files there: the only writable place
+		// psatz and nra write csdp's files in TMPDIR: the job directory is
+		// the only writable place. PATH holds only directories the sandbox
+		// lets the checker read (Coq scans it, and warns about the others).
+		Env:         append(slices.Clone(b.cfg.Env), "TMPDIR="+dir, "PATH="+b.checkerPath()),
 		MemoryLimit: b.cfg.MemoryLimit,
 		MergeOutput: true,
 		Sandbox:     b.policy(rw, ro),
@@ -105,6 +108,18 @@ func (b *Backend) policy(rw, ro []string) *sandbox.Policy {
 		read = append(read, filepath.Dir(p))
 	}
 	return &sandbox.Policy{ReadOnly: read, ReadWrite: rw, NoNetwork: true}
+}
+
+// checkerPath is the PATH of a sandboxed checker: coqc's directory and
+// the system's binaries.
+func (b *Backend) checkerPath() string {
+	dirs := []string{"/usr/local/bin", "/usr/bin", "/bin"}
+	if p, err := exec.LookPath(b.cfg.Coqc); err == nil {
+		if d := filepath.Dir(p); !slices.Contains(dirs, d) {
+			dirs = append([]string{d}, dirs...)
+		}
+	}
+	return strings.Join(dirs, ":")
 }
 
 // sandboxStatus says what confines the checker processes.
