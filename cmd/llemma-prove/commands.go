@@ -234,9 +234,11 @@ func parseLevel(s string) (slog.Level, error) {
 	return l, nil
 }
 
-// Key groups of the commands.
+// Key groups of the commands. A backend's section has its driver's name
+// (the backend packages register their drivers before this package's
+// variables are initialised).
 var (
-	backendKeys  = append([]string{"backend", "workers", "data"}, sectionKeys("coq", "lean", "isabelle")...)
+	backendKeys  = append([]string{"backend", "workers", "data"}, sectionKeys(driverNames()...)...)
 	proposerKeys = append([]string{"proposer", "knn.model"}, sectionKeys("model")...)
 	searchKeys   = []string{"expansions", "samples", "theorem-timeout", "tactic-timeout", "setup-timeout", "verify-timeout", "llemma-parity"}
 )

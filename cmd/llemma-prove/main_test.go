@@ -5,13 +5,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
+
 	"github.com/llemma-prove/llemma-prove/benchmarks"
+	"github.com/llemma-prove/llemma-prove/config"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
@@ -193,8 +197,13 @@ func TestDoctorAndCheckExits(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	out, _, code := runCLI(t, "minif2f", "-h")
-	if code != 0 || !strings.Contains(out, "--theorem-timeout") {
+	if code != 0 {
 		t.Fatalf("minif2f -h: exit %d\n%s", code, out)
+	}
+	for _, flag := range []string{"--theorem-timeout duration", "--coq.memory-limit size", "--lean.repl string", "--isabelle.session string", "--model-url strings", "--breaker int", "(default 4GiB)"} {
+		if !strings.Contains(out, flag) {
+			t.Errorf("minif2f -h lacks %q", flag)
+		}
 	}
 	out, _, code = runCLI(t, "help")
 	if code != 0 || !strings.Contains(out, "minif2f") || !strings.Contains(out, "check") {
@@ -253,6 +262,25 @@ func TestMiniF2FEndToEnd(t *testing.T) {
 	}
 	if proved == 0 {
 		t.Fatalf("the portfolio proved neither of %s: %+v", names, results)
+	}
+}
+
+// Every key of the schema is a flag of some command, so that each has its
+// one flag name.
+func TestEveryKeyHasAFlag(t *testing.T) {
+	taken := map[string]bool{}
+	for _, c := range commands {
+		fs := flagSet(c, io.Discard)
+		fs.VisitAll(func(f *pflag.Flag) {
+			if a := f.Annotations[keyAnnotation]; len(a) == 1 {
+				taken[a[0]] = true
+			}
+		})
+	}
+	for _, k := range config.Keys() {
+		if !taken[k.Name] {
+			t.Errorf("key %s is no command's flag", k.Name)
+		}
 	}
 }
 
