@@ -55,7 +55,7 @@ type Search struct {
 
 // Run configures a miniF2F run (minif2f).
 type Run struct {
-	Split       string   `key:"split" enum:"test|valid" doc:"test or valid"`
+	Split       string   `key:"split" enum:"test|valid" verdict:"true" doc:"test or valid"`
 	Only        []string `key:"only" doc:"theorem names to run (comma-separated)"`
 	Limit       int      `key:"limit" doc:"run only the first N theorems (0: all)"`
 	Concurrency int      `key:"concurrency" doc:"theorems in parallel (0: --workers); more than --workers only queue (queue_s)"`

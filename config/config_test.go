@@ -154,7 +154,7 @@ func TestVerdict(t *testing.T) {
 	c.Backend, c.Proposer = "coq", "portfolio"
 	c.Search = c.Search.Resolved(false)
 	v := c.Verdict()
-	for _, k := range []string{"backend", "proposer", "expansions", "theorem-timeout", "coq.memory-limit", "coq.interval", "llemma-parity"} {
+	for _, k := range []string{"backend", "proposer", "split", "expansions", "theorem-timeout", "coq.memory-limit", "coq.interval", "llemma-parity"} {
 		if _, ok := v[k]; !ok {
 			t.Errorf("verdict lacks %s: %v", k, v)
 		}
