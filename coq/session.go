@@ -268,6 +268,7 @@ func (s *session) exchange(ctx context.Context, sentence string, lim limits) (re
 		s.b.cfg.Log.Debug("coqtop died", "theorem", s.thm.Name, "err", err)
 	case c.dead:
 		killed = 1
+		s.b.cfg.Log.Debug("coqtop killed", "theorem", s.thm.Name, "err", err)
 	}
 	s.stats.Interrupted += interrupted
 	s.stats.Killed += killed
