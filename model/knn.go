@@ -95,7 +95,7 @@ func (k *KNN) Propose(ctx context.Context, req prover.ProposalRequest) ([]prover
 		e := &k.Model.pos.ex[nb.ex]
 		w := nb.sim * nb.sim * (1 + math.Log(float64(max(e.count, 1))))
 		total += w
-		for _, b := range bind(e.tmpl, cur) {
+		for _, b := range bind(e.template(), cur) {
 			a := byTactic[b.tactic]
 			if a == nil {
 				a = &agg{order: len(byTactic)}
@@ -112,7 +112,7 @@ func (k *KNN) Propose(ctx context.Context, req prover.ProposalRequest) ([]prover
 	if k.Model.neg != nil && len(k.Model.neg.ex) > 0 {
 		for _, nb := range k.Model.neg.query(feats, kk) {
 			e := &k.Model.neg.ex[nb.ex]
-			for _, b := range bind(e.tmpl, cur) {
+			for _, b := range bind(e.template(), cur) {
 				if a := byTactic[b.tactic]; a != nil {
 					a.neg += nb.sim * nb.sim * math.Log1p(float64(e.neg)) * math.Exp(-2*b.penalty)
 				}
@@ -181,7 +181,7 @@ func OpenKNN(path, backend string) (*KNN, error) {
 	}
 	m, err := LoadKNN(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s is missing; build it with `llemma-prove train` (or `make model`), or pass --knn-model FILE", ErrNoKNNModel, path)
+		return nil, fmt.Errorf("%w: %s is missing; build it with `llemma-prove train`, or pass --knn-model FILE", ErrNoKNNModel, path)
 	}
 	if err != nil {
 		return nil, err

@@ -280,10 +280,10 @@ func tokenize(s string) []token {
 			out = append(out, token{s[i:j], tokNum, start})
 			i = j
 		case r == '(' || r == '[' || r == '{':
-			out = append(out, token{string(r), tokOpen, start})
+			out = append(out, token{s[i : i+w], tokOpen, start})
 			i += w
 		case r == ')' || r == ']' || r == '}':
-			out = append(out, token{string(r), tokClose, start})
+			out = append(out, token{s[i : i+w], tokClose, start})
 			i += w
 		case r == ',':
 			out = append(out, token{",", tokComma, start})
@@ -428,10 +428,10 @@ func placeholder(class string) string {
 	return "$" + class
 }
 
-// featureSet accumulates hashed features, deduplicated.
-type featureSet map[uint64]struct{}
+// featureSet accumulates hashed features; sorted deduplicates them.
+type featureSet struct{ h []uint64 }
 
-func (f featureSet) add(parts ...string) {
+func (f *featureSet) add(parts ...string) {
 	const offset64, prime64 = 14695981039346656037, 1099511628211
 	h := uint64(offset64)
 	for i, p := range parts {
@@ -443,22 +443,19 @@ func (f featureSet) add(parts ...string) {
 			h *= prime64
 		}
 	}
-	f[h] = struct{}{}
+	f.h = append(f.h, h)
 }
 
-func (f featureSet) sorted() []uint64 {
-	out := make([]uint64, 0, len(f))
-	for k := range f {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
+func (f *featureSet) sorted() []uint64 {
+	slices.Sort(f.h)
+	f.h = slices.Compact(f.h)
+	return f.h
 }
 
 // termFeatures adds the unigrams, adjacent bigrams (at one parenthesis
 // depth) and head/argument bigrams (the token before '(' with the first one
 // inside) of one term in namespace ns, and its top-level connective.
-func termFeatures(f featureSet, ns string, syms []string, toks []token) {
+func termFeatures(f *featureSet, ns string, syms []string, toks []token) {
 	type frame struct{ prev, head string }
 	stack := []frame{{}}
 	for i, s := range syms {
@@ -549,7 +546,7 @@ func (g goalState) localNames() map[string]string {
 
 // stateFeatures computes the sorted feature hashes of a parsed state.
 func stateFeatures(g goalState) []uint64 {
-	f := featureSet{}
+	f := &featureSet{}
 	locals := g.localNames()
 	toks := tokenize(g.concl)
 	termFeatures(f, "G", symbols(toks, locals), toks)
@@ -581,9 +578,9 @@ func stateFeatures(g goalState) []uint64 {
 }
 
 // hypFeatures is the feature set of one hypothesis type (for slot binding).
-func hypFeatures(typ string, locals map[string]string) featureSet {
-	f := featureSet{}
+func hypFeatures(typ string, locals map[string]string) []uint64 {
+	f := &featureSet{}
 	ht := tokenize(typ)
 	termFeatures(f, "H", symbols(ht, locals), ht)
-	return f
+	return f.sorted()
 }

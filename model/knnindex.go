@@ -8,12 +8,33 @@ import (
 
 // knnExample is one (state, tactic) pair of the index.
 type knnExample struct {
-	feats  []uint64 // sorted feature hashes of the state
-	tmpl   tacTemplate
-	tactic string // as recorded
-	count  int    // times seen with progress
-	neg    int    // times seen failing
-	ms     int    // slowest recorded run, milliseconds
+	feats  []uint64   // sorted feature hashes of the state
+	state  *goalState // the recorded state, for the tactic's template
+	tactic string     // as recorded
+	count  int        // times seen with progress
+	neg    int        // times seen failing
+	ms     int        // slowest recorded run, milliseconds
+	lazy   *lazyTemplate
+}
+
+// lazyTemplate computes an example's template when it is first a
+// neighbour: most examples never are, and the roles of a state's locals
+// are the costly part of loading.
+type lazyTemplate struct {
+	once sync.Once
+	tmpl tacTemplate
+}
+
+// template is the example's abstracted tactic.
+func (e *knnExample) template() tacTemplate {
+	e.lazy.once.Do(func() {
+		if namesLocal(e.tactic, *e.state) {
+			e.lazy.tmpl = abstractTactic(e.tactic, *e.state, describeLocals(*e.state))
+		} else {
+			e.lazy.tmpl = tacTemplate{pieces: []piece{{kind: pieceLit, text: e.tactic}}}
+		}
+	})
+	return e.lazy.tmpl
 }
 
 // knnIndex is a brute-force TF-IDF index: an inverted list per feature,

@@ -163,7 +163,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // index parses every state once (in parallel) and builds the two indexes.
-// A state's locals are described only when one of its tactics names one.
+// Tactic templates are made when an example is first a neighbour.
 func (m *KNNModel) index(f knnFile) error {
 	for _, e := range f.Examples {
 		if e.State < 0 || e.State >= len(f.States) {
@@ -173,11 +173,8 @@ func (m *KNNModel) index(f knnFile) error {
 	type parsed struct {
 		g     goalState
 		feats []uint64
-		once  sync.Once
-		info  localInfo
 	}
 	states := make([]parsed, len(f.States))
-	ex := make([]knnExample, len(f.Examples))
 	workers := max(1, min(goruntime.GOMAXPROCS(0), 8))
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -191,25 +188,11 @@ func (m *KNNModel) index(f knnFile) error {
 		}()
 	}
 	wg.Wait()
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(f.Examples); i += workers {
-				e := f.Examples[i]
-				p := &states[e.State]
-				var tm tacTemplate
-				if namesLocal(e.Tactic, p.g) {
-					p.once.Do(func() { p.info = describeLocals(p.g) })
-					tm = abstractTactic(e.Tactic, p.g, p.info)
-				} else {
-					tm = tacTemplate{pieces: []piece{{kind: pieceLit, text: e.Tactic}}}
-				}
-				ex[i] = knnExample{feats: p.feats, tmpl: tm, tactic: e.Tactic, count: e.Count, neg: e.Neg, ms: e.MS}
-			}
-		}()
+	ex := make([]knnExample, len(f.Examples))
+	for i, e := range f.Examples {
+		p := &states[e.State]
+		ex[i] = knnExample{feats: p.feats, state: &p.g, tactic: e.Tactic, count: e.Count, neg: e.Neg, ms: e.MS, lazy: &lazyTemplate{}}
 	}
-	wg.Wait()
 	var pos, neg []knnExample
 	for i, e := range f.Examples {
 		if e.Count > 0 {

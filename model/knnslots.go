@@ -32,9 +32,9 @@ type piece struct {
 // slotRole is what a local name was in the recorded state.
 type slotRole struct {
 	name    string
-	hyp     bool   // a hypothesis (proof of a proposition), else a variable
-	class   string // its type's class (prop for hypotheses)
-	feats   featureSet
+	hyp     bool     // a hypothesis (proof of a proposition), else a variable
+	class   string   // its type's class (prop for hypotheses)
+	feats   []uint64 // sorted
 	inConcl bool
 	order   int // position among the locals of its kind and class
 }
@@ -58,7 +58,7 @@ func describeLocals(g goalState) localInfo {
 	conclToks := tokenize(g.concl)
 	conclSyms := symbols(conclToks, locals)
 	inConcl := map[string]bool{}
-	ctx := map[string]featureSet{}
+	ctx := map[string]*featureSet{}
 	for i, t := range conclToks {
 		if t.kind != tokIdent {
 			continue
@@ -69,7 +69,7 @@ func describeLocals(g goalState) localInfo {
 		inConcl[t.s] = true
 		f := ctx[t.s]
 		if f == nil {
-			f = featureSet{}
+			f = &featureSet{}
 			ctx[t.s] = f
 		}
 		if i > 0 {
@@ -82,18 +82,15 @@ func describeLocals(g goalState) localInfo {
 	order := map[string]int{}
 	for _, h := range g.hyps {
 		isHyp := h.class == "prop"
-		var feats featureSet
+		var feats []uint64
 		if isHyp {
 			feats = hypFeatures(h.typ, locals)
 		}
 		for _, n := range h.names {
 			info.names[n] = true
 			f := feats
-			if !isHyp {
-				f = ctx[n]
-				if f == nil {
-					f = featureSet{}
-				}
+			if !isHyp && ctx[n] != nil {
+				f = ctx[n].sorted()
 			}
 			key := h.class
 			info.roles = append(info.roles, slotRole{name: n, hyp: isHyp, class: h.class, feats: f, inConcl: inConcl[n], order: order[key]})
@@ -346,15 +343,22 @@ func renamedTo(m map[string]string, n string) bool {
 	return false
 }
 
-// jaccard is |a ∩ b| / |a ∪ b| (1 for two empty sets).
-func jaccard(a, b featureSet) float64 {
+// jaccard is |a ∩ b| / |a ∪ b| of two sorted sets (1 for two empty ones).
+func jaccard(a, b []uint64) float64 {
 	if len(a) == 0 && len(b) == 0 {
 		return 1
 	}
 	inter := 0
-	for k := range a {
-		if _, ok := b[k]; ok {
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i] == b[j]:
 			inter++
+			i++
+			j++
+		case a[i] < b[j]:
+			i++
+		default:
+			j++
 		}
 	}
 	return float64(inter) / float64(len(a)+len(b)-inter)
