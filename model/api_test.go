@@ -154,7 +154,7 @@ func TestMissingLogprobs(t *testing.T) {
 			t.Errorf("check %+v failed", checks[i])
 		}
 	}
-	if lp == nil || lp.OK || !strings.Contains(lp.Detail, "proposal order") || !strings.Contains(lp.Fix, "model.logprobs") {
+	if lp == nil || lp.OK || !lp.Optional || !strings.Contains(lp.Detail, "proposal order") || !strings.Contains(lp.Fix, "model.logprobs") {
 		t.Fatalf("logprobs check %+v", lp)
 	}
 	for range 2 {
@@ -169,8 +169,14 @@ func TestMissingLogprobs(t *testing.T) {
 		t.Errorf("cost %+v", c)
 	}
 	cfg.RequireLogprobs = true
-	if _, err := mustLLM(t, cfg).Propose(context.Background(), leanReq("⊢ True")); !errors.Is(err, ErrNoLogprobs) {
+	strict := mustLLM(t, cfg)
+	if _, err := strict.Propose(context.Background(), leanReq("⊢ True")); !errors.Is(err, ErrNoLogprobs) {
 		t.Errorf("RequireLogprobs: err = %v", err)
+	}
+	for _, c := range strict.Preflight(context.Background()) {
+		if strings.HasPrefix(c.Name, "model logprobs") && (c.OK || c.Optional) {
+			t.Errorf("with RequireLogprobs the logprobs check must fail the pre-flight: %+v", c)
+		}
 	}
 	// A context window larger than the server's is a failed check.
 	cfg.ContextTokens = 4096

@@ -103,7 +103,8 @@ func DoctorLLM(ctx context.Context, cfg LLMConfig) []prover.Check {
 // API key, if any), that it serves the model (and, when it says, with a
 // context window as large as configured), that a tiny request comes back
 // with the number of samples asked for, and with per-token logprobs, since
-// best-first search ranks candidates by them. A failed check names the
+// best-first search ranks candidates by them (a missing-logprobs check is
+// Optional, a warning, unless RequireLogprobs). A failed check names the
 // endpoint and says what to do. It does not start a runtime (Start does).
 func (l *LLM) Preflight(ctx context.Context) []prover.Check {
 	start := "vllm serve " + l.cfg.Model + " --port 8000"
@@ -181,7 +182,9 @@ func (l *LLM) preflightSample(ctx context.Context, url, name string) []prover.Ch
 	if err == nil {
 		samples = res[0]
 	}
-	lp := prover.Check{Name: "model logprobs at " + name}
+	// Without logprobs the search still runs, in proposal order: a warning,
+	// unless the configuration requires them.
+	lp := prover.Check{Name: "model logprobs at " + name, Optional: !l.cfg.RequireLogprobs}
 	switch {
 	case err != nil:
 		c.Detail, c.Fix = err.Error(), "check the runtime's log; the model name must match the served name"
