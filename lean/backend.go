@@ -125,7 +125,7 @@ type Backend struct {
 	cfg    Config
 	gen    atomic.Uint64
 	search *pool
-	policy prover.LeanPolicy
+	policy Policy
 	closed atomic.Bool
 
 	life      context.Context // cancelled by Close: running checks stop
@@ -151,7 +151,7 @@ func New(cfg Config) (*Backend, error) {
 			return nil, fmt.Errorf("lean project %q is not a directory (set the project to the miniF2F Lake project): %w", c.Project, prover.ErrUnavailable)
 		}
 	}
-	b := &Backend{cfg: c, policy: prover.LeanPolicy{AllowNativeDecide: c.AllowNativeDecide}}
+	b := &Backend{cfg: c, policy: Policy{AllowNativeDecide: c.AllowNativeDecide}}
 	b.search = newPool(&b.cfg, "search", c.Workers, &b.gen)
 	b.life, b.stop = context.WithCancel(context.Background())
 	b.verifySem = make(chan struct{}, c.VerifyWorkers)

@@ -18,7 +18,7 @@ func init() {
 			return New(configFrom(cfg, workers))
 		},
 		Policy: func(cfg config.Config) prover.Policy {
-			return prover.LeanPolicy{AllowNativeDecide: cfg.Lean.AllowNativeDecide}
+			return Policy{AllowNativeDecide: cfg.Lean.AllowNativeDecide}
 		},
 		ParseTheorem: ParseTheorem,
 		LastTheorem: func(src string) string {

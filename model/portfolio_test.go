@@ -7,6 +7,7 @@ import (
 
 	"github.com/llemma-prove/llemma-prove/coq"
 	"github.com/llemma-prove/llemma-prove/isabelle"
+	"github.com/llemma-prove/llemma-prove/lean"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
@@ -94,7 +95,7 @@ func TestPortfolioReadsTheGoal(t *testing.T) {
 
 func TestPortfolioOtherBackends(t *testing.T) {
 	t.Parallel()
-	for backend, policy := range map[string]prover.Policy{"lean": prover.LeanPolicy{}, "isabelle": isabelle.Policy{}} {
+	for backend, policy := range map[string]prover.Policy{"lean": lean.Policy{}, "isabelle": isabelle.Policy{}} {
 		p := &Portfolio{Backend: backend}
 		cands, err := p.Propose(context.Background(), prover.ProposalRequest{State: prover.State{Text: "a b : ℝ\n⊢ a + b = b + a", Goals: []string{"a + b = b + a"}}})
 		if err != nil || len(cands) == 0 {

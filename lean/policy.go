@@ -1,20 +1,23 @@
-package prover
+package lean
 
 import (
 	"regexp"
 	"strings"
 	"unicode"
+
+	"github.com/llemma-prove/llemma-prove/prover"
 )
 
-// LeanPolicy is the tactic policy for Lean 4 proposals. A candidate is one
-// tactic (it may span lines: continuation lines must be indented). It may
-// not give up a goal (sorry, admit), skip the kernel (native_decide unless
-// allowed, debug options), search for a proof and print it (exact?,
-// apply?, hint...), run code or IO (run_tac, #eval, IO...), or smuggle a
-// command (theorem, axiom, import, macro, attribute, namespace, end...).
-// The theorem's own name is not checked here: a self-reference fails the
-// final check (termination) and the tactic-mode kernel check.
-type LeanPolicy struct {
+// Policy is the Lean 4 tactic policy (it lived in package prover as
+// LeanPolicy). A candidate is one tactic (it may span lines: continuation
+// lines must be indented). It may not give up a goal (sorry, admit), skip
+// the kernel (native_decide unless allowed, debug options), search for a
+// proof and print it (exact?, apply?, hint...), run code or IO (run_tac,
+// #eval, IO...), or smuggle a command (theorem, axiom, import, macro,
+// attribute, namespace, end...). The theorem's own name is not checked
+// here: a self-reference fails the final check (termination) and the
+// tactic-mode kernel check.
+type Policy struct {
 	// MaxLen bounds the candidate's length in bytes (default 2000).
 	MaxLen int
 	// AllowNativeDecide admits native_decide (and decide +native), whose
@@ -22,7 +25,7 @@ type LeanPolicy struct {
 	AllowNativeDecide bool
 }
 
-var _ Policy = LeanPolicy{}
+var _ prover.Policy = Policy{}
 
 var (
 	// A Lean identifier, dotted names and a trailing ? or ! included.
@@ -90,23 +93,23 @@ var leanAllowedOptions = map[string]bool{
 
 // Check accepts one Lean tactic and returns it normalised: outer white
 // space trimmed, trailing white space and blank lines removed.
-func (p LeanPolicy) Check(tactic string) (string, error) {
-	t, err := trimmed(tactic, p.MaxLen)
+func (p Policy) Check(tactic string) (string, error) {
+	t, err := prover.TrimTactic(tactic, p.MaxLen)
 	if err != nil {
 		return "", err
 	}
 	switch {
 	case strings.Contains(t, "--") || strings.Contains(t, "/-"):
-		return "", reject("comment", "comments are not proof steps")
+		return "", prover.Reject("comment", "comments are not proof steps")
 	}
 	for _, r := range t {
 		switch {
 		case r == '\t':
-			return "", reject("encoding", "tab character (Lean rejects tabs)")
+			return "", prover.Reject("encoding", "tab character (Lean rejects tabs)")
 		case r != '\n' && unicode.IsControl(r):
-			return "", reject("encoding", "control character %U", r)
+			return "", prover.Reject("encoding", "control character %U", r)
 		case r == '\u2028' || r == '\u2029' || r == '\ufeff':
-			return "", reject("encoding", "character %U", r)
+			return "", prover.Reject("encoding", "character %U", r)
 		}
 	}
 	// Normalise lines; a continuation line must be indented, or it would
@@ -118,23 +121,23 @@ func (p LeanPolicy) Check(tactic string) (string, error) {
 			continue
 		}
 		if i > 0 && !strings.HasPrefix(line, " ") {
-			return "", reject("indentation", "continuation line %q must be indented", line)
+			return "", prover.Reject("indentation", "continuation line %q must be indented", line)
 		}
 		lines = append(lines, line)
 	}
 	t = strings.Join(lines, "\n")
 
 	if strings.Contains(t, "@[") {
-		return "", reject("command", "attributes are not proof steps")
+		return "", prover.Reject("command", "attributes are not proof steps")
 	}
 	for i := 0; i < len(t); i++ {
 		if t[i] == '#' && (i+1 == len(t) || t[i+1] != '[') {
-			return "", reject("command", "%q: # commands are not tactics", firstLeanWord(t[i:]))
+			return "", prover.Reject("command", "%q: # commands are not tactics", firstLeanWord(t[i:]))
 		}
 	}
 	for _, m := range leanSetOption.FindAllStringSubmatch(t, -1) {
 		if !leanAllowedOptions[m[1]] {
-			return "", reject("set-option", "option %s may not be set by a tactic", m[1])
+			return "", prover.Reject("set-option", "option %s may not be set by a tactic", m[1])
 		}
 	}
 	for _, loc := range leanWord.FindAllStringIndex(t, -1) {
@@ -142,26 +145,26 @@ func (p LeanPolicy) Check(tactic string) (string, error) {
 		// exact?, apply?, rw?, simp?, aesop?...: a bare name ending in ?
 		// (dotted names such as List.get? are functions, not tactics).
 		if strings.HasSuffix(w, "?") && !strings.Contains(w, ".") {
-			return "", reject("search", "%q searches for a proof instead of giving one", w)
+			return "", prover.Reject("search", "%q searches for a proof instead of giving one", w)
 		}
 		if w == "open" {
 			if !leanOpenIn.MatchString(t[loc[0]:]) {
-				return "", reject("command", "`open` is allowed only as `open ... in`")
+				return "", prover.Reject("command", "`open` is allowed only as `open ... in`")
 			}
 			continue
 		}
 		if (w == "native_decide" || w == "native") && !p.AllowNativeDecide {
-			return "", reject("native", "%q trusts the compiler (Lean.ofReduceBool)", w)
+			return "", prover.Reject("native", "%q trusts the compiler (Lean.ofReduceBool)", w)
 		}
 		if rule, bad := leanForbidden[w]; bad {
-			return "", reject(rule, "%q", w)
+			return "", prover.Reject(rule, "%q", w)
 		}
 		for _, part := range strings.Split(w, ".") {
 			if rule, bad := leanForbidden[part]; bad {
-				return "", reject(rule, "%q", w)
+				return "", prover.Reject(rule, "%q", w)
 			}
 			if (part == "native_decide") && !p.AllowNativeDecide {
-				return "", reject("native", "%q", w)
+				return "", prover.Reject("native", "%q", w)
 			}
 		}
 	}
