@@ -183,9 +183,7 @@ func TestLoopInterruptedAndStoppedCoqtopReplaced(t *testing.T) {
 		t.Fatalf("stats after the loop: %+v (%s); want it interrupted, the process kept", st, r.Message)
 	}
 	// Stop the process, as a debugger or the OOM killer's freeze would.
-	if err := syscall.Kill(s.c.p.Pid(), syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	stop(t, s.c.p.Pid())
 	tctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	start = time.Now()

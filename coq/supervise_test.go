@@ -3,6 +3,8 @@ package coq
 import (
 	"context"
 	"errors"
+	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -251,9 +253,7 @@ func TestFakeHangAndStopCostTheBudget(t *testing.T) {
 	s2 := openFake(t, b)
 	pid := s2.c.p.Pid()
 	s2.Close()
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	stop(t, pid)
 	ctx2, cancel2 := context.WithTimeout(context.Background(), budget)
 	defer cancel2()
 	start = time.Now()
@@ -264,9 +264,7 @@ func TestFakeHangAndStopCostTheBudget(t *testing.T) {
 	}
 	// And SIGSTOP mid-search: Apply is bounded by the theorem's ctx.
 	s3 := openFake(t, b)
-	if err := syscall.Kill(s3.c.p.Pid(), syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	stop(t, s3.c.p.Pid())
 	ctx3, cancel3 := context.WithTimeout(context.Background(), budget)
 	defer cancel3()
 	start = time.Now()
@@ -275,6 +273,30 @@ func TestFakeHangAndStopCostTheBudget(t *testing.T) {
 	}
 	if st := b.Stats(); st.Killed < 3 {
 		t.Errorf("stats %+v: want the three stuck processes killed", st)
+	}
+}
+
+// stop SIGSTOPs pid and waits until the kernel reports it stopped (the
+// signal is delivered asynchronously).
+func stop(t *testing.T, pid int) {
+	t.Helper()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := string(b)
+		if i := strings.LastIndexByte(st, ')'); i >= 0 && strings.HasPrefix(st[i+1:], " T") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d not stopped 10 s after SIGSTOP: %s", pid, st)
+		}
+		time.Sleep(time.Millisecond) // polling the kernel's view, not ordering goroutines
 	}
 }
 
