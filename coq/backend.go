@@ -1,6 +1,16 @@
 // Package coq is the Coq backend: coqtop driven sentence by sentence for
-// search (coqtop.md), warm processes with the prelude loaded, and the final
-// check with coqc plus Print Assumptions.
+// search (coqtop.md), warm processes with the prelude loaded, the Coq
+// tactic policy (Policy), and the final check, challenge vs solution with
+// coqc and coqchk.
+//
+// Every coqtop is an internal/proc process. A tactic's timeout is a budget
+// of coqtop CPU time, not wall time (Coq's own Timeout is wall clock, so a
+// loaded machine would turn slow tactics into timeouts): past it coqtop gets
+// SIGINT, which stops the sentence and keeps the process; one that does not
+// stop is killed, and the session restarts and replays its path. Waits are
+// bounded by the caller's ctx (the theorem's budget): a stopped or hung
+// coqtop costs the budget plus Config.Grace. A backend whose coqtop cannot
+// start or keeps dying declares itself broken (prover.ErrBackendBroken).
 package coq
 
 import (
