@@ -8,6 +8,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -527,5 +528,51 @@ func TestConcurrencyVerdicts(t *testing.T) {
 	}
 	if len(got["1"]) != 8 || len(got["16"]) != 8 {
 		t.Errorf("verdicts %v", got)
+	}
+}
+
+// The runtime --model-launch starts is stopped when the command ends, by
+// minif2f and serve as by prove (before: only prove stopped it). The
+// runtime records the SIGTERM of a graceful stop: a parent-death SIGKILL
+// alone would leave no mark.
+func TestModelLaunchStopped(t *testing.T) {
+	data := coqData(t)
+	m := newFakeModel(t, "none", 1<<30)
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{"minif2f", []string{"minif2f", "--backend", "coq", "--data", data, "--only", "mathd_algebra_141", "--expansions", "1", "--samples", "2"}},
+		{"serve", []string{"serve", "--stdio", "--backend", "coq"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			pidFile, mark := filepath.Join(dir, "pid"), filepath.Join(dir, "stopped")
+			launch := `sh -c "trap 'echo TERM > ` + mark + `; exit 0' TERM; echo \$\$ > ` + pidFile + `; sleep 300 & wait"`
+			args := append(c.args, "--proposer", "llm", "--model-url", m.srv.URL, "--model", "fake", "--model-launch", launch)
+			stderr, code, _, _ := faultRun(t, []string{"LLEMMA_TEST_FAKE_DELAY=1ms"}, args...)
+			if code != 0 {
+				t.Fatalf("exit %d\n%s", code, stderr)
+			}
+			b, err := os.ReadFile(pidFile)
+			if err != nil {
+				t.Fatalf("the runtime was not launched: %v\n%s", err, stderr)
+			}
+			if _, err := os.Stat(mark); err != nil {
+				t.Errorf("%s ended without stopping the runtime it launched (no SIGTERM)", c.name)
+			}
+			var pid int
+			fmt.Sscan(strings.TrimSpace(string(b)), &pid)
+			fd, err := unix.PidfdOpen(pid, 0)
+			if err != nil {
+				return // gone and reaped
+			}
+			defer unix.Close(fd)
+			// Still in the process table: it must at least have exited.
+			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			if n, err := unix.Poll(pfd, 5000); err != nil || n == 0 {
+				t.Errorf("the launched runtime (pid %d) outlived %s", pid, c.name)
+			}
+		})
 	}
 }
