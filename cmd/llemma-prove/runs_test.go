@@ -584,3 +584,38 @@ func chromeDOM(t *testing.T, page string, want ...string) {
 		}
 	}
 }
+
+// The fake's verifier can refuse: a proof search found but the final check
+// refuses is failed, keeps its proof for study, and has no file text.
+func TestFakeVerifierRejects(t *testing.T) {
+	data := coqData(t)
+	dir := t.TempDir()
+	reset := useFakeBackend(&fakeBackend{})
+	ref := filepath.Join(dir, "ref.jsonl")
+	if _, stderr, code := runCLI(t, fakeArgs(data, ref)...); code != 0 {
+		t.Fatalf("reference: exit %d\n%s", code, stderr)
+	}
+	reset()
+	proved := map[string]bool{}
+	for _, r := range lines(t, ref) {
+		if r.Status == string(prover.StatusProved) {
+			proved[r.Name] = true
+		}
+	}
+	if len(proved) == 0 {
+		t.Fatal("the fake proved nothing")
+	}
+	t.Cleanup(useFakeBackend(&fakeBackend{reject: proved}))
+	out := filepath.Join(dir, "rejected.jsonl")
+	if _, stderr, code := runCLI(t, fakeArgs(data, out)...); code != 0 {
+		t.Fatalf("rejecting run: exit %d\n%s", code, stderr)
+	}
+	for _, r := range lines(t, out) {
+		if !proved[r.Name] {
+			continue
+		}
+		if r.Status != string(prover.StatusFailed) || !strings.Contains(r.Error, "failed final check: fake: rejected") || len(r.Proof) == 0 || r.FileText != "" {
+			t.Errorf("%s: %s %q proof %q file %d bytes; want failed, the rejection, the proof kept, no file", r.Name, r.Status, r.Error, r.Proof, len(r.FileText))
+		}
+	}
+}
