@@ -3,12 +3,14 @@ package lean
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/llemma-prove/llemma-prove/internal/proc"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
@@ -69,6 +71,23 @@ type Config struct {
 	// Env is added to the environment of every process the backend
 	// starts (KEY=value).
 	Env []string
+	// MaxFailures declares the backend broken (prover.ErrBackendBroken)
+	// after this many REPL failures in a row (default 3): starts that
+	// failed, processes that died or misbehaved under a request (see
+	// pool.go for what counts).
+	MaxFailures int
+	// HealthyTactics is how many tactics the REPL must answer after a
+	// failure for the failures before it to be forgiven (default 3).
+	HealthyTactics int
+	// Log receives REPL failures (warn) and the broken backend (error)
+	// (default slog.Default()).
+	Log *slog.Logger
+
+	// Tests only: Close's grace periods (default proc.DefaultGrace), the
+	// pacing of restarts and failed starts, the response size bound.
+	grace       time.Duration
+	backoff     proc.Backoff
+	maxResponse int
 }
 
 // DefaultAxioms are the axioms a verified proof may depend on by default.
@@ -115,18 +134,40 @@ func (c Config) withDefaults() Config {
 		c.AllowedAxioms = slices.Clone(c.AllowedAxioms)
 	}
 	c.Env = slices.Clone(c.Env)
+	if c.MaxFailures <= 0 {
+		c.MaxFailures = 3
+	}
+	if c.HealthyTactics <= 0 {
+		c.HealthyTactics = 3
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
 	return c
 }
 
 // Backend is the Lean 4 backend: a warm pool of REPL processes for the
-// search (started lazily), and final checks that each start fresh lean
-// processes and never touch the pool.
+// search (started lazily, see pool.go), and final checks that each start
+// fresh lean processes and never touch the pool.
 type Backend struct {
 	cfg    Config
-	gen    atomic.Uint64
-	search *pool
 	policy Policy
 	closed atomic.Bool
+
+	pool     *proc.Pool[*repl]
+	sessions chan struct{} // one per open session: at most Workers
+	gen      atomic.Uint64 // process generations
+	starts   atomic.Int64  // REPL processes started (header loaded)
+	restarts atomic.Int64  // processes a session took to replace its own
+
+	mu            sync.Mutex
+	live          map[*repl]struct{} // every REPL process not yet closed
+	spawning      sync.WaitGroup     // process starts between the closed check and live
+	failures      int                // failures in a row (Config.MaxFailures)
+	failuresTotal int64
+	answered      int          // tactics answered since the last failure
+	backoff       proc.Backoff // paces starts after a failure
+	broken        error        // set once: every later Open and Apply fails with it
 
 	life      context.Context // cancelled by Close: running checks stop
 	stop      context.CancelFunc
@@ -151,10 +192,16 @@ func New(cfg Config) (*Backend, error) {
 			return nil, fmt.Errorf("lean project %q is not a directory (set the project to the miniF2F Lake project): %w", c.Project, prover.ErrUnavailable)
 		}
 	}
-	b := &Backend{cfg: c, policy: Policy{AllowNativeDecide: c.AllowNativeDecide}}
-	b.search = newPool(&b.cfg, "search", c.Workers, &b.gen)
+	b := &Backend{
+		cfg:       c,
+		policy:    Policy{AllowNativeDecide: c.AllowNativeDecide},
+		sessions:  make(chan struct{}, c.Workers),
+		live:      map[*repl]struct{}{},
+		backoff:   c.backoff,
+		verifySem: make(chan struct{}, c.VerifyWorkers),
+	}
+	b.pool = b.newPool()
 	b.life, b.stop = context.WithCancel(context.Background())
-	b.verifySem = make(chan struct{}, c.VerifyWorkers)
 	return b, nil
 }
 
@@ -167,63 +214,105 @@ func (b *Backend) Name() string { return "lean" }
 // Policy is the Lean tactic policy.
 func (b *Backend) Policy() prover.Policy { return b.policy }
 
-// Stats counts process starts.
+// Stats counts process starts and failures.
 type Stats struct {
-	// Starts and Restarts count REPL processes of the search pool.
+	// Starts counts REPL processes started with their header loaded;
+	// Restarts the processes sessions took to replace their own (after
+	// a kill, a death or a recycle).
 	Starts, Restarts int64
+	// Failures counts REPL failures (see pool.go); Broken says whether
+	// they made the backend broken.
+	Failures int64
+	Broken   bool
 	// Compiles counts the lean processes final checks started (three per
 	// check with a challenge, two without).
 	Compiles int64
 }
 
-// Stats reports how many processes were started and restarted.
+// Stats reports how many processes were started, restarted and failed.
 func (b *Backend) Stats() Stats {
+	b.mu.Lock()
+	failures, broken := b.failuresTotal, b.broken != nil
+	b.mu.Unlock()
 	return Stats{
-		Starts:   b.search.starts.Load(),
-		Restarts: b.search.restarts.Load(),
+		Starts:   b.starts.Load(),
+		Restarts: b.restarts.Load(),
+		Failures: failures,
+		Broken:   broken,
 		Compiles: b.compiles.Load(),
 	}
 }
 
-// Close stops every process: sessions still open fail their next
-// request, running final checks are killed and return ErrClosed.
+// Close stops every process and returns once none is left: idle ones
+// gracefully, busy ones by SIGKILL to their group (sessions still open
+// fail their next request), running final checks are killed and return
+// ErrClosed. It returns nil; calling it again does nothing.
 func (b *Backend) Close() error {
+	b.mu.Lock()
 	if b.closed.Swap(true) {
+		b.mu.Unlock()
 		return nil
 	}
+	b.mu.Unlock()
 	b.stop()
-	b.search.close()
+	// The pool is closed without waiting for the leases (an open session
+	// may never give its process back): idle processes close now.
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = b.pool.Close(done)
+	b.spawning.Wait()
+	b.mu.Lock()
+	left := make([]*repl, 0, len(b.live))
+	for r := range b.live {
+		left = append(left, r)
+	}
+	b.mu.Unlock()
+	for _, r := range left {
+		r.p.Kill(prover.ErrClosed)
+	}
+	for _, r := range left {
+		<-r.p.Done()
+	}
 	return nil
 }
 
 // Open loads thm on a warm process: the statement is sent as
 // `<statement> := by sorry` on the header's env, and its single sorry is
-// the root proof state.
+// the root proof state. Every wait (for a free process, a start, the
+// header, the statement) ends by ctx's deadline.
 func (b *Backend) Open(ctx context.Context, thm prover.Theorem) (prover.Session, error) {
 	if b.closed.Load() {
 		return nil, prover.ErrClosed
 	}
+	if err := b.brokenErr(); err != nil {
+		return nil, err
+	}
 	if thm.Statement == "" {
 		return nil, fmt.Errorf("%w: %s has no statement", prover.ErrLoad, thm.Name)
 	}
-	if err := b.search.acquire(ctx); err != nil {
-		return nil, fmt.Errorf("waiting for a lean process: %w", err)
+	start := time.Now()
+	select {
+	case b.sessions <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for a lean process: gave up after %v: %w", time.Since(start).Round(time.Millisecond), context.Cause(ctx))
+	case <-b.life.Done():
+		return nil, prover.ErrClosed
 	}
-	s := &session{b: b, pool: b.search, thm: thm, states: map[prover.StateID]*stateRec{}}
-	pr, err := b.search.take(ctx, thm.Header)
+	s := &session{b: b, thm: thm, states: map[prover.StateID]*stateRec{}}
+	r, err := b.get(ctx, thm.Header)
 	if err != nil {
-		b.search.unlease()
+		<-b.sessions
 		return nil, fmt.Errorf("opening %s: %w", thm.Name, err)
 	}
-	s.proc = pr
+	s.repl = r
 	ps, goal, err := s.loadRoot(ctx)
 	if err != nil {
-		b.search.release(pr)
-		b.search.unlease()
-		return nil, fmt.Errorf("opening %s: %w", thm.Name, err)
+		s.release()
+		<-b.sessions
+		return nil, fmt.Errorf("opening %s: %w", thm.Name, b.noteFailure(ctx, err))
 	}
 	rootGoals := []string{goal}
-	s.states[0] = &stateRec{goals: rootGoals, gen: pr.gen, ps: ps}
+	s.states[0] = &stateRec{goals: rootGoals, gen: r.gen, ps: ps}
 	s.root = prover.State{ID: 0, Goals: rootGoals, Text: goal}
 	s.next = 1
 	return s, nil

@@ -4,13 +4,13 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"os"
-	"os/exec"
 	"slices"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/llemma-prove/llemma-prove/internal/proc"
+	"github.com/llemma-prove/llemma-prove/internal/proctest"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
@@ -20,30 +20,26 @@ const benchTactic = `{"tactic":"intro x hx","proofState":0}` + "\n\n"
 // bytes, read to the blank line, no decoding. Its round trip is the
 // double's own latency.
 type rawClient struct {
-	cmd *exec.Cmd
-	in  io.WriteCloser
-	br  *bufio.Reader
+	p  *proc.Process
+	br *bufio.Reader
 }
 
 func newRawClient(b *testing.B) *rawClient {
 	b.Helper()
-	exe, _ := os.Executable()
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), "LLEMMA_FAKE_LEAN=sim")
-	in, _ := cmd.StdinPipe()
-	outp, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
+	argv, env := proctest.Argv("sim")
+	p, err := proc.Start(b.Context(), proc.Spec{Name: "raw sim", Argv: argv, Env: env})
+	if err != nil {
 		b.Fatal(err)
 	}
-	c := &rawClient{cmd: cmd, in: in, br: bufio.NewReader(outp)}
-	b.Cleanup(func() { in.Close(); cmd.Wait() })
+	c := &rawClient{p: p, br: bufio.NewReader(p.Stdout())}
+	b.Cleanup(func() { p.Close() })
 	c.rt(b, `{"cmd":"import Mathlib"}`+"\n\n")
 	c.rt(b, `{"cmd":"theorem sim_two_step : ∀ x : ℝ, x = 2 → x + 1 = 3 := by sorry","env":0}`+"\n\n")
 	return c
 }
 
 func (c *rawClient) rt(b *testing.B, req string) {
-	if _, err := io.WriteString(c.in, req); err != nil {
+	if _, err := io.WriteString(c.p.Stdin(), req); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := ReadResponse(c.br, 1<<20); err != nil {
@@ -61,7 +57,7 @@ func BenchmarkPoolTactic(b *testing.B) {
 	raw := newRawClient(b)
 	bk, _ := newSimBackend(b, "", func(c *Config) {
 		c.MaxRequests, c.RSSLimit = -1, -1
-		c.Env = c.Env[:1] // no request log: the same double as the raw client's
+		c.Env = c.Env[:2] // the mode and GORACE only: the same double as the raw client's (no faults, no request log)
 	})
 	ctx := context.Background()
 	s, err := bk.Open(ctx, simTheorem("sim_two_step"))
@@ -146,7 +142,7 @@ func BenchmarkRestartReplay(b *testing.B) {
 	r1, _ := s.Apply(ctx, s.Root().ID, "intro x hx", time.Second)
 	r2, _ := s.Apply(ctx, r1.State.ID, "subst hx", time.Second)
 	for b.Loop() {
-		s.proc.kill(nil)
+		s.repl.kill(errRecycled) // lost, as at a tactic's deadline: not a failure
 		r, err := s.Apply(ctx, r2.State.ID, "norm_num", time.Second)
 		if err != nil || r.Status != prover.StepProved {
 			b.Fatalf("%+v %v", r, err)

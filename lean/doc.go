@@ -11,12 +11,18 @@
 //     strings, and the step rule (a step closes the proof only when it
 //     carries no top-level message, no error-severity message, no goals and
 //     proofStatus "Completed");
-//   - supervised processes (process.go): own process group, RLIMIT_AS,
-//     per-request wall deadline that kills the group, stderr tail, RSS;
-//   - a warm pool keyed by the import header (pool.go): each process runs
-//     the header once and serves theorems on its env, recycled after N
-//     requests or above an RSS threshold, restarted lazily with capped
-//     backoff;
+//   - REPL processes on internal/proc (process.go): proc.Start gives each
+//     its own process group, RLIMIT_AS from its first instruction, the
+//     parent-death signal, a stderr tail and RSS; every request runs under
+//     Process.Do, which kills the group at the request's deadline (its own
+//     limit or the caller's, whichever comes first: a *DeadlineError with
+//     the real durations);
+//   - a warm proc.Pool keyed by the import header (pool.go): each process
+//     runs the header once and serves theorems on its env, recycled after
+//     N requests or above an RSS threshold, restarted lazily after a
+//     proc.Backoff; REPL failures (deaths, garbage, floods, failed starts)
+//     are counted, and MaxFailures of them in a row make the backend
+//     broken (prover.ErrBackendBroken with the last stderr tail);
 //   - sessions (session.go): search branches on REPL proofState ids, tagged
 //     with the process generation, and rebuilt by replaying the tactic path
 //     after a restart;

@@ -15,7 +15,9 @@ func init() {
 		Extensions: []string{".lean"},
 		DataDir:    "lean4",
 		New: func(cfg config.Config, workers int, log *slog.Logger) (prover.Backend, error) {
-			return New(configFrom(cfg, workers))
+			c := configFrom(cfg, workers)
+			c.Log = log
+			return New(c)
 		},
 		Policy: func(cfg config.Config) prover.Policy {
 			return Policy{AllowNativeDecide: cfg.Lean.AllowNativeDecide}

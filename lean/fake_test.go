@@ -1,7 +1,7 @@
 package lean
 
-// The test double: this test binary re-executed with LLEMMA_FAKE_LEAN set
-// acts as the REPL on stdin/stdout. Modes:
+// The test double: this test binary re-executed by internal/proctest (its
+// EnvVar set to the mode) acts as the REPL on stdin/stdout. Modes:
 //
 //	replay  serve LLEMMA_FAKE_LEAN_FIXTURE (X for X.in / X.expected.out) byte
 //	        for byte; any request that is not exactly the recorded one (as
@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -28,7 +29,14 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/llemma-prove/llemma-prove/internal/proctest"
 )
+
+var fakes = map[string]func() int{
+	"replay": func() int { return fakeReplay(os.Getenv("LLEMMA_FAKE_LEAN_FIXTURE"), os.Stdin, os.Stdout, os.Stderr) },
+	"sim":    func() int { return fakeSim(os.Stdin, os.Stdout, os.Stderr) },
+}
 
 func TestMain(m *testing.M) {
 	if os.Getenv("LLEMMA_FAKE_TOOLCHAIN") != "" {
@@ -39,21 +47,7 @@ func TestMain(m *testing.M) {
 			os.Exit(fakeLeanCLI(os.Args[1:], os.Stdout, os.Stderr))
 		}
 	}
-	if mode := os.Getenv("LLEMMA_FAKE_LEAN"); mode != "" {
-		os.Exit(runFake(mode, os.Stdin, os.Stdout, os.Stderr))
-	}
-	os.Exit(m.Run())
-}
-
-func runFake(mode string, in io.Reader, out io.Writer, errw io.Writer) int {
-	switch mode {
-	case "replay":
-		return fakeReplay(os.Getenv("LLEMMA_FAKE_LEAN_FIXTURE"), in, out, errw)
-	case "sim":
-		return fakeSim(in, out, errw)
-	}
-	fmt.Fprintf(errw, "fake lean: unknown mode %q\n", mode)
-	return 2
+	proctest.Main(m, fakes)
 }
 
 // replReadRequest reads one request the way the REPL does (reference
@@ -405,15 +399,23 @@ var simWorld = map[string]simThm{
 }
 
 type simFaults struct {
-	slowStart  time.Duration
-	hangStart  bool
-	dieOnStart bool
-	badHeader  bool
-	noise      bool
-	crashAt    int // once: the Nth tactic request gets half a response, then exit
-	eofAt      int // once: exit without answering
-	garbageAt  int // once: a non-JSON response
-	forgetAt   int // once: every proof state is forgotten
+	slowStart   time.Duration
+	hangStart   bool
+	dieOnStart  bool
+	badHeader   bool
+	noise       bool
+	stderrFlood bool // 4 MiB on stderr at start and 64 KiB more per request
+	spawnChild  bool // start a child (sleep) in the group and log its pid
+	crashAt     int  // once: the Nth tactic request gets half a response, then exit
+	eofAt       int  // once: exit without answering
+	garbageAt   int  // once: a non-JSON response
+	forgetAt    int  // once: every proof state is forgotten
+	floodAt     int  // once: an endless response to the Nth tactic
+	exitAfter   int  // once: the process exits (status 1) right after its Nth answer
+	// Every process, on its every Nth request (the header is the first):
+	crashEvery   int // exit 134 with a panic on stderr
+	garbageEvery int // a non-JSON response
+	floodEvery   int // an endless response
 }
 
 func parseFaults(s string) simFaults {
@@ -440,6 +442,20 @@ func parseFaults(s string) simFaults {
 			f.garbageAt = n
 		case "forget-at":
 			f.forgetAt = n
+		case "flood-at":
+			f.floodAt = n
+		case "exit-after":
+			f.exitAfter = n
+		case "stderr-flood":
+			f.stderrFlood = true
+		case "spawn-child":
+			f.spawnChild = true
+		case "crash-every":
+			f.crashEvery = n
+		case "garbage-every":
+			f.garbageEvery = n
+		case "flood-every":
+			f.floodEvery = n
 		}
 	}
 	return f
@@ -487,9 +503,21 @@ func simLog(format string, args ...any) {
 
 func fakeSim(in io.Reader, out, errw io.Writer) int {
 	f := parseFaults(os.Getenv("LLEMMA_FAKE_LEAN_FAULT"))
+	simLog("START")
 	if f.dieOnStart {
 		fmt.Fprintln(errw, "uncaught exception: could not find Mathlib olean files (simulated)")
 		return 1
+	}
+	if f.stderrFlood {
+		floodStderr(errw, 4<<20)
+	}
+	if f.spawnChild {
+		child := exec.Command("sleep", "300")
+		if err := child.Start(); err != nil {
+			fmt.Fprintf(errw, "spawning a child: %v\n", err)
+			return 1
+		}
+		simLog("CHILD %d", child.Process.Pid)
 	}
 	br := bufio.NewReader(in)
 	w := bufio.NewWriter(out)
@@ -497,6 +525,9 @@ func fakeSim(in io.Reader, out, errw io.Writer) int {
 	var states []simState
 	forgotten := 0 // states below this id were forgotten
 	tactics := 0
+	requests := 0
+	answers := 0
+	every := func(n int) bool { return n > 0 && requests%n == 0 }
 	send := func(v any) {
 		b, _ := json.Marshal(v)
 		var doc any
@@ -505,6 +536,11 @@ func fakeSim(in io.Reader, out, errw io.Writer) int {
 		_ = d.Decode(&doc)
 		w.WriteString(renderLean(doc) + "\n\n")
 		w.Flush()
+		answers++
+		if answers == f.exitAfter && onceFault() {
+			fmt.Fprintf(errw, "exiting after answer %d (simulated)\n", answers)
+			os.Exit(1)
+		}
 	}
 	errMsg := func(s string) map[string]any { return map[string]any{"message": s} }
 	for {
@@ -517,6 +553,21 @@ func fakeSim(in io.Reader, out, errw io.Writer) int {
 		}
 		if f.noise {
 			fmt.Fprintln(errw, "warning: simulated stderr noise")
+		}
+		if f.stderrFlood {
+			floodStderr(errw, 64<<10)
+		}
+		requests++
+		switch {
+		case every(f.crashEvery):
+			fmt.Fprintf(errw, "INTERNAL PANIC: simulated crash on request %d\n", requests)
+			return 134
+		case every(f.garbageEvery):
+			w.WriteString("INTERNAL PANIC: out of memory\n\n")
+			w.Flush()
+			continue
+		case every(f.floodEvery):
+			return floodStdout(w)
 		}
 		var req map[string]any
 		if err := json.Unmarshal([]byte(text), &req); err != nil {
@@ -541,6 +592,8 @@ func fakeSim(in io.Reader, out, errw io.Writer) int {
 				continue
 			case tactics == f.forgetAt && onceFault():
 				forgotten = len(states)
+			case tactics == f.floodAt && onceFault():
+				return floodStdout(w)
 			}
 			if ps < forgotten || ps >= len(states) {
 				simLog("UNKNOWN %d", ps)
@@ -561,6 +614,14 @@ func fakeSim(in io.Reader, out, errw io.Writer) int {
 			resp := map[string]any{}
 			switch sp.kind {
 			case "hang":
+				if fifo := os.Getenv("LLEMMA_FAKE_LEAN_HANG_FIFO"); fifo != "" {
+					// Tell the test the request is in flight (opening blocks
+					// until the test opens the other end).
+					if f, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+						fmt.Fprintln(f, "hanging")
+						f.Close()
+					}
+				}
 				hangForever() // never answers
 			case "crash":
 				w.WriteString("{\"proofStatus\":")
@@ -723,6 +784,30 @@ func simProof(thm simThm, proof string) (errs []string, ax []string) {
 		return []string{thm.cmdFail}, ax
 	}
 	return nil, ax
+}
+
+// floodStderr writes n bytes of noise on stderr.
+func floodStderr(errw io.Writer, n int) {
+	line := strings.Repeat("warning: simulated stderr flood ", 31) + "\n"
+	for written := 0; written < n; written += len(line) {
+		if _, err := io.WriteString(errw, line); err != nil {
+			return
+		}
+	}
+}
+
+// floodStdout writes a response that never ends, until the reader is gone.
+func floodStdout(w *bufio.Writer) int {
+	w.WriteString(`{"goals": [`)
+	chunk := `"` + strings.Repeat("x", 1<<16) + `",` + "\n"
+	for {
+		if _, err := w.WriteString(chunk); err != nil {
+			return 1
+		}
+		if err := w.Flush(); err != nil {
+			return 1
+		}
+	}
 }
 
 // hangForever blocks like a wedged REPL. A bare `select {}` would not do:

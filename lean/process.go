@@ -7,389 +7,220 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
-	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/llemma-prove/llemma-prove/internal/proc"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
+
+// One REPL process. Its supervision is internal/proc's (proc.Start): own
+// process group, PR_SET_PDEATHSIG, RLIMIT_AS set before the program's first
+// instruction, stderr drained into a tail, a reaper, Process.Do killing the
+// group when a request outlives its deadline or its caller, and Close
+// (stdin EOF, then SIGTERM, then SIGKILL to the group). This file adds only
+// the REPL's framing on top (protocol.go) and says why a request failed.
 
 const (
 	stderrTailBytes  = 4 << 10
 	maxResponseBytes = 64 << 20
 )
 
-// errTimeout is a request past its wall deadline; the process was killed.
-type timeoutError struct{ after time.Duration }
+// DeadlineError is a REPL request that got no answer within its bound: its
+// own limit (the start timeout for the header, the request timeout for a
+// statement or a replayed tactic, the tactic's timeout), or the caller's
+// deadline when that came first. The process was killed: the REPL cannot
+// be interrupted, and its replies carry no id.
+//
+// Past its own limit it wraps prover.ErrTacticTimeout; cut short by the
+// caller's deadline it wraps that context's cause and
+// context.DeadlineExceeded.
+type DeadlineError struct {
+	Request   string        // what was asked, e.g. "loading the header", `tactic "nlinarith"`
+	LimitName string        // "start timeout", "request timeout" or "tactic timeout"
+	Limit     time.Duration // the request's own limit
+	Caller    bool          // the caller's deadline came first
+	Elapsed   time.Duration // from sending the request to the kill
+	Cause     error         // the cause of the caller's context (Caller only)
+}
 
-func (e *timeoutError) Error() string { return fmt.Sprintf("repl request timed out after %v", e.after) }
-func (e *timeoutError) Unwrap() error { return prover.ErrTacticTimeout }
+// Error reads `lean repl: loading the header: no answer within the start
+// timeout of 10m0s (killed after 10m0.001s)`, or, cut by the caller, `lean
+// repl: loading the header: no answer by the caller's deadline, 2m0s after
+// the request was sent (start timeout 10m0s)`.
+func (e *DeadlineError) Error() string {
+	el := e.Elapsed.Round(time.Millisecond)
+	if e.Caller {
+		return fmt.Sprintf("lean repl: %s: no answer by the caller's deadline, %v after the request was sent (%s %v)", e.Request, el, e.LimitName, e.Limit)
+	}
+	return fmt.Sprintf("lean repl: %s: no answer within the %s of %v (killed after %v)", e.Request, e.LimitName, e.Limit, el)
+}
+
+// Unwrap returns prover.ErrTacticTimeout, or the caller's cause and
+// context.DeadlineExceeded.
+func (e *DeadlineError) Unwrap() []error {
+	if e.Caller {
+		return []error{e.Cause, context.DeadlineExceeded}
+	}
+	return []error{prover.ErrTacticTimeout}
+}
+
+// limit is one request's own bound, for DeadlineError.
+type limit struct {
+	what string // "loading the header"
+	name string // "start timeout"
+	d    time.Duration
+}
 
 // errProtocol: the process said something that is not a response; it was
 // killed because the stream can no longer be trusted.
 var errProtocol = errors.New("lean: repl protocol error")
 
-// process is one supervised REPL process: own process group, RLIMIT_AS,
-// one request in flight, killed (whole group) on any request failure.
-type process struct {
-	gen uint64
-	cmd *exec.Cmd
-	pid int
+// errRecycled is the kill reason of a healthy process retired for its
+// request count or its memory.
+var errRecycled = errors.New("lean: repl recycled")
 
-	stdin  *os.File
-	stdout *os.File
-	br     *bufio.Reader // owned by the goroutine holding the process
+// repl is one REPL process, used by one goroutine at a time (a session, or
+// the pool's Start while it loads the header).
+type repl struct {
+	p           *proc.Process
+	br          *bufio.Reader
+	buf         bytes.Buffer
+	gen         uint64 // the process generation its proof-state ids belong to
+	maxResponse int
 
-	done    chan struct{} // closed after Wait returned
-	errDone chan struct{} // closed when stderr hit EOF
-	waitErr error
-
-	tailMu sync.Mutex
-	tail   []byte
-
-	killOnce  sync.Once
-	closeOnce sync.Once
-	reason    error       // why it was killed (under tailMu)
-	poisoned  atomic.Bool // killed or dead: never reused
-
-	buf       bytes.Buffer
-	headerEnv int // the env of the warm-up header
 	header    string
-	requests  int // requests after the warm-up
+	headerEnv int
+	requests  int   // requests after the warm-up
+	dead      error // why it may serve no more requests (nil: usable)
 }
 
-// startProcess starts the REPL described by cfg (defaults applied).
-func startProcess(cfg *Config, gen uint64) (*process, error) {
+// startREPL starts the REPL cfg describes (defaults applied), with no
+// header loaded. A missing program or project wraps prover.ErrUnavailable.
+func startREPL(ctx context.Context, cfg *Config, gen uint64) (*repl, error) {
 	if len(cfg.Repl) == 0 {
-		return nil, fmt.Errorf("starting repl: empty command: %w", prover.ErrUnavailable)
+		return nil, fmt.Errorf("starting the lean repl: empty command: %w", prover.ErrUnavailable)
 	}
-	cmd := exec.Command(cfg.Repl[0], cfg.Repl[1:]...)
-	cmd.Dir = cfg.Project
-	cmd.Env = append(os.Environ(), cfg.Env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-
-	inR, inW, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("starting repl: %w", err)
-	}
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		closeAll(inR, inW)
-		return nil, fmt.Errorf("starting repl: %w", err)
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		closeAll(inR, inW, outR, outW)
-		return nil, fmt.Errorf("starting repl: %w", err)
-	}
-	// *os.File ends: the child gets the fds directly, so Wait does not wait
-	// for pipe EOF (an orphan cannot hold it off).
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
-	if err := cmd.Start(); err != nil {
-		closeAll(inR, inW, outR, outW, errR, errW)
-		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("starting repl %q: %w: %w (run scripts/setup-lean.sh, or set the repl command in the config)",
-				strings.Join(cfg.Repl, " "), err, prover.ErrUnavailable)
-		}
-		return nil, fmt.Errorf("starting repl %q: %w", strings.Join(cfg.Repl, " "), err)
-	}
-	closeAll(inR, outW, errW)
-	p := &process{
-		gen:     gen,
-		cmd:     cmd,
-		pid:     cmd.Process.Pid,
-		stdin:   inW,
-		stdout:  outR,
-		br:      bufio.NewReaderSize(outR, 64<<10),
-		done:    make(chan struct{}),
-		errDone: make(chan struct{}),
+	spec := proc.Spec{
+		Name:        "lean repl",
+		Argv:        cfg.Repl,
+		Dir:         cfg.Project,
+		Env:         cfg.Env,
+		TailBytes:   stderrTailBytes,
+		Grace:       cfg.grace,
+		InstallHint: "run scripts/setup-lean.sh, or set the repl command in the config",
 	}
 	if cfg.MemoryLimit > 0 {
-		// Applied right after Start: the limit is inherited by what the
-		// child starts later (lake env starts the repl after loading).
-		lim := unix.Rlimit{Cur: uint64(cfg.MemoryLimit), Max: uint64(cfg.MemoryLimit)}
-		if err := unix.Prlimit(p.pid, unix.RLIMIT_AS, &lim, nil); err != nil {
-			_ = syscall.Kill(-p.pid, syscall.SIGKILL)
-			_ = cmd.Wait()
-			closeAll(inW, outR, errR)
-			return nil, fmt.Errorf("limiting repl address space to %d bytes: %w", cfg.MemoryLimit, err)
+		// Set by the sandbox helper before the program starts, and so
+		// inherited by what it starts (lake env starts the repl).
+		spec.MemoryLimit = cfg.MemoryLimit
+	}
+	p, err := proc.Start(ctx, spec)
+	if err != nil {
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			return nil, fmt.Errorf("%w: %w", err, prover.ErrUnavailable)
 		}
+		return nil, err
 	}
-	go func() {
-		p.waitErr = cmd.Wait()
-		close(p.done)
-	}()
-	go p.drainStderr(errR)
-	return p, nil
+	bound := cfg.maxResponse
+	if bound <= 0 {
+		bound = maxResponseBytes
+	}
+	return &repl{p: p, br: bufio.NewReaderSize(p.Stdout(), 64<<10), gen: gen, maxResponse: bound}, nil
 }
 
-func closeAll(fs ...*os.File) {
-	for _, f := range fs {
-		_ = f.Close()
+// usable reports whether the process may serve another request.
+func (r *repl) usable() bool { return r.dead == nil && !r.p.Exited() }
+
+// kill kills the process group and marks the process unusable.
+func (r *repl) kill(reason error) {
+	if reason == nil {
+		reason = errors.New("killed")
 	}
+	if r.dead == nil {
+		r.dead = reason
+	}
+	r.p.Kill(reason)
 }
 
-func (p *process) drainStderr(r *os.File) {
-	defer close(p.errDone)
-	defer r.Close()
-	b := make([]byte, 4096)
-	for {
-		n, err := r.Read(b)
-		if n > 0 {
-			p.tailMu.Lock()
-			p.tail = append(p.tail, b[:n]...)
-			if len(p.tail) > stderrTailBytes {
-				p.tail = append(p.tail[:0], p.tail[len(p.tail)-stderrTailBytes:]...)
-			}
-			p.tailMu.Unlock()
-		}
-		if err != nil {
-			return
-		}
+// roundTrip sends req and waits for its response within lim (and ctx).
+// Any outcome but a decoded response kills the process: a *DeadlineError
+// at a deadline, ctx's cause (wrapped) when ctx was canceled, otherwise a
+// *prover.ExitError with the exit status and the stderr tail (the process
+// died, its output ended or overflowed, or it answered with something that
+// is not a response).
+func (r *repl) roundTrip(ctx context.Context, req any, lim limit) (Response, error) {
+	if r.dead != nil {
+		return Response{}, r.exitError(r.dead)
 	}
-}
-
-// stderrTail returns the last bytes the process wrote on stderr.
-func (p *process) stderrTail() string {
-	p.tailMu.Lock()
-	defer p.tailMu.Unlock()
-	return strings.TrimSpace(strings.ToValidUTF8(string(p.tail), "?"))
-}
-
-// kill SIGKILLs the process group and marks the process unusable.
-func (p *process) kill(reason error) {
-	p.killOnce.Do(func() {
-		p.tailMu.Lock()
-		p.reason = reason
-		p.tailMu.Unlock()
-		p.poisoned.Store(true)
-		_ = syscall.Kill(-p.pid, syscall.SIGKILL)
-		_ = p.stdin.Close()
-		// Wake a reader blocked on a pipe an orphan might still hold.
-		_ = p.stdout.SetReadDeadline(time.Unix(1, 0))
-		go func() {
-			<-p.done
-			_ = p.stdout.Close()
-		}()
-	})
-}
-
-// exitError waits briefly for the process to be reaped and its stderr
-// drained, and reports it as a *prover.ExitError.
-func (p *process) exitError(cause error) error {
-	t := time.NewTimer(2 * time.Second)
-	defer t.Stop()
-	select {
-	case <-p.done:
-	case <-t.C:
+	if ctx.Err() != nil {
+		return Response{}, fmt.Errorf("lean repl: %s: %w", lim.what, context.Cause(ctx))
 	}
-	select {
-	case <-p.errDone:
-	case <-t.C:
-	}
-	err := cause
-	if err == nil {
-		select {
-		case <-p.done:
-			err = p.waitErr
-			if err == nil {
-				err = errors.New("exited")
-			}
-		default:
-			err = errors.New("stopped answering")
-		}
-	} else {
-		select {
-		case <-p.done:
-			if p.waitErr != nil {
-				err = fmt.Errorf("%w (%v)", cause, p.waitErr)
-			}
-		default:
-		}
-	}
-	return &prover.ExitError{Backend: "lean", Err: err, StderrTail: p.stderrTail()}
-}
-
-// roundTrip sends req and waits for its response within timeout. Any
-// failure other than a decoded response kills the process: the REPL cannot
-// be interrupted, and its replies carry no id.
-func (p *process) roundTrip(ctx context.Context, req any, timeout time.Duration) (Response, error) {
-	if p.poisoned.Load() {
-		p.tailMu.Lock()
-		reason := p.reason
-		p.tailMu.Unlock()
-		return Response{}, p.exitError(reason)
-	}
-	select {
-	case <-p.done:
-		p.kill(nil)
-		return Response{}, p.exitError(nil)
-	default:
-	}
-	p.buf.Reset()
-	if err := EncodeRequest(&p.buf, req); err != nil {
+	r.buf.Reset()
+	if err := EncodeRequest(&r.buf, req); err != nil {
 		return Response{}, err
 	}
-	deadline := time.Now().Add(timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	_ = p.stdin.SetWriteDeadline(deadline)
-	if _, err := p.stdin.Write(p.buf.Bytes()); err != nil {
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return Response{}, p.expired(ctx, timeout)
+	var raw []byte
+	start := time.Now()
+	err := r.p.Do(ctx, lim.d, func() error {
+		if _, err := r.p.Stdin().Write(r.buf.Bytes()); err != nil {
+			return fmt.Errorf("writing the request: %w", err)
 		}
-		p.kill(err)
-		return Response{}, p.exitError(fmt.Errorf("writing request: %w", err))
-	}
-	// Read in this goroutine: the deadline bounds the wait, ctx moves the
-	// deadline to the past, and the process's death closes the pipe.
-	_ = p.stdout.SetReadDeadline(deadline)
-	if ctx.Done() != nil {
-		fired := make(chan struct{})
-		stop := context.AfterFunc(ctx, func() {
-			defer close(fired)
-			_ = p.stdout.SetReadDeadline(time.Unix(1, 0))
-		})
-		// A callback already running must finish before the next request
-		// sets its own deadline.
-		defer func() {
-			if !stop() {
-				<-fired
-			}
-		}()
-	}
-	raw, err := ReadResponse(p.br, maxResponseBytes)
-	if err != nil {
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return Response{}, p.expired(ctx, timeout)
+		var err error
+		raw, err = ReadResponse(r.br, r.maxResponse)
+		return err
+	})
+	elapsed := time.Since(start)
+	switch {
+	case err == nil:
+	case errors.Is(err, proc.ErrTimeout):
+		de := &DeadlineError{Request: lim.what, LimitName: lim.name, Limit: lim.d, Elapsed: elapsed}
+		r.kill(de)
+		return Response{}, de
+	case ctx.Err() != nil && errors.Is(err, context.Cause(ctx)):
+		// Do killed the process when ctx ended.
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			de := &DeadlineError{Request: lim.what, LimitName: lim.name, Limit: lim.d, Caller: true, Elapsed: elapsed, Cause: context.Cause(ctx)}
+			r.kill(de)
+			return Response{}, de
 		}
-	}
-	return p.decode(raw, err)
-}
-
-// expired kills the process after a pipe deadline fired, and says why:
-// the caller's ctx ended, or the request outlived its timeout.
-func (p *process) expired(ctx context.Context, timeout time.Duration) error {
-	if ctx.Err() != nil {
-		p.kill(context.Cause(ctx))
-		return context.Cause(ctx)
-	}
-	terr := &timeoutError{after: timeout}
-	p.kill(terr)
-	return terr
-}
-
-func (p *process) decode(raw []byte, rerr error) (Response, error) {
-	if rerr != nil {
+		err = fmt.Errorf("lean repl: %s: canceled after %v: %w", lim.what, elapsed.Round(time.Millisecond), context.Cause(ctx))
+		r.kill(err)
+		return Response{}, err
+	default:
 		var cause error
 		switch {
-		case errors.Is(rerr, io.EOF):
-			cause = nil // exit status says more
-		case errors.Is(rerr, io.ErrUnexpectedEOF):
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			cause = nil // killed by someone else (Close): its reason says why
+		case errors.Is(err, io.EOF):
+			cause = errors.New("output closed without an answer")
+		case errors.Is(err, io.ErrUnexpectedEOF):
 			cause = errors.New("output ended in the middle of a response")
 		default:
-			cause = fmt.Errorf("reading response: %w", rerr)
+			cause = err
 		}
-		p.kill(cause)
-		return Response{}, p.exitError(cause)
+		r.kill(cause)
+		return Response{}, r.exitError(cause)
 	}
 	resp, err := DecodeResponse(raw)
 	if err != nil {
 		err = fmt.Errorf("%w: %w (response began %q)", errProtocol, err, head(raw, 80))
-		p.kill(err)
-		return Response{}, p.exitError(err)
+		r.kill(err)
+		return Response{}, r.exitError(err)
 	}
 	return resp, nil
 }
 
-func head(b []byte, n int) string {
-	if len(b) > n {
-		b = b[:n]
+// exitError describes the process's death as a *prover.ExitError: cause
+// (nil: the kill reason) with the exit status, and the stderr tail. It
+// waits a moment for the process to be reaped and its stderr drained.
+func (r *repl) exitError(cause error) error {
+	err := r.p.Err(cause)
+	var pe *proc.ExitError
+	if errors.As(err, &pe) {
+		return &prover.ExitError{Backend: "lean", Err: pe.Err, StderrTail: pe.StderrTail}
 	}
-	return string(b)
-}
-
-// close stops the process gently (stdin EOF makes the REPL exit), then by
-// SIGTERM and SIGKILL to the group. It is idempotent.
-func (p *process) close(grace time.Duration) {
-	p.closeOnce.Do(func() {
-		alreadyKilled := p.poisoned.Load()
-		if !alreadyKilled {
-			_ = p.stdin.Close()
-			if !waitFor(p.done, grace) {
-				_ = syscall.Kill(-p.pid, syscall.SIGTERM)
-				waitFor(p.done, grace)
-			}
-		}
-		p.kill(ErrClosedProcess)
-		<-p.done
-	})
-}
-
-// ErrClosedProcess is the reason recorded for a process closed on purpose.
-var ErrClosedProcess = errors.New("lean: repl process closed")
-
-func waitFor(ch <-chan struct{}, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ch:
-		return true
-	case <-t.C:
-		return false
-	}
-}
-
-// rss returns the resident set size in bytes of the process and its
-// descendants (lake env runs the repl as a child), from /proc.
-func (p *process) rss() int64 {
-	var total int64
-	queue := []int{p.pid}
-	for n := 0; len(queue) > 0 && n < 64; n++ {
-		pid := queue[0]
-		queue = queue[1:]
-		total += vmRSS(pid)
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(pid) + "/children")
-		if err != nil {
-			continue
-		}
-		for _, f := range strings.Fields(string(b)) {
-			if c, err := strconv.Atoi(f); err == nil {
-				queue = append(queue, c)
-			}
-		}
-	}
-	return total
-}
-
-func vmRSS(pid int) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	i := bytes.Index(b, []byte("\nVmRSS:"))
-	if i < 0 {
-		return 0
-	}
-	line := b[i+len("\nVmRSS:"):]
-	if j := bytes.IndexByte(line, '\n'); j >= 0 {
-		line = line[:j]
-	}
-	f := strings.Fields(string(line)) // "1234 kB"
-	if len(f) == 0 {
-		return 0
-	}
-	kb, err := strconv.ParseInt(f[0], 10, 64)
-	if err != nil {
-		return 0
-	}
-	return kb << 10
+	return &prover.ExitError{Backend: "lean", Err: err, StderrTail: r.p.StderrTail()}
 }

@@ -334,3 +334,11 @@ func firstError(ms []Message) string {
 }
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }
+
+// head is the first n bytes of b, for messages.
+func head(b []byte, n int) string {
+	if len(b) > n {
+		b = b[:n]
+	}
+	return string(b)
+}

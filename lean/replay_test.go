@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llemma-prove/llemma-prove/internal/proctest"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
@@ -119,16 +120,30 @@ func jsonValue(t testing.TB, b []byte) any {
 	return v
 }
 
+// fakeConfig runs the double mode as the REPL (env: its settings).
 func fakeConfig(mode string, env ...string) Config {
-	exe, _ := os.Executable()
+	argv, penv := proctest.Argv(mode)
 	return Config{
-		Repl:        []string{exe},
-		MemoryLimit: -1, // the race detector's shadow memory does not fit in RLIMIT_AS
-		// A race-instrumented fake sleeps 1 s at exit unless told not to.
-		Env:            append([]string{"LLEMMA_FAKE_LEAN=" + mode, "GORACE=" + strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")}, env...),
+		Repl:           argv,
+		MemoryLimit:    -1, // the race detector's shadow memory does not fit in RLIMIT_AS
+		Env:            append(penv, env...),
 		StartTimeout:   10 * time.Second,
 		RequestTimeout: 10 * time.Second,
+		grace:          500 * time.Millisecond,
 	}
+}
+
+// startFake starts the REPL of cfg (defaults applied) with no header, and
+// closes it at the end of the test.
+func startFake(t testing.TB, cfg Config) *repl {
+	t.Helper()
+	c := cfg.withDefaults()
+	r, err := startREPL(t.Context(), &c, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.p.Close() })
+	return r
 }
 
 // TestFixturesReplay replays every recorded exchange through the client:
@@ -150,12 +165,7 @@ func TestFixturesReplay(t *testing.T) {
 		total += len(pairs)
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			cfg := fakeConfig("replay", "LLEMMA_FAKE_LEAN_FIXTURE="+base).withDefaults()
-			pr, err := startProcess(&cfg, 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer pr.close(time.Second)
+			pr := startFake(t, fakeConfig("replay", "LLEMMA_FAKE_LEAN_FIXTURE="+base))
 			for i, pair := range pairs {
 				recorded := jsonValue(t, []byte(pair.Request)).(map[string]any)
 				req := typedRequest(t, recorded)
@@ -178,7 +188,7 @@ func TestFixturesReplay(t *testing.T) {
 				}
 
 				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-				resp, err := pr.roundTrip(ctx, req, 20*time.Second)
+				resp, err := pr.roundTrip(ctx, req, limit{what: "replaying a fixture", name: "request timeout", d: 20 * time.Second})
 				cancel()
 				if err != nil {
 					t.Fatalf("request %d (%s): %v", i, pair.Request, err)
@@ -210,15 +220,10 @@ func TestFixturesReplay(t *testing.T) {
 					t.Errorf("response %d: pretty printer differs:\n got %q\nwant %q", i, got, pair.Response)
 				}
 			}
-			// All requests served: EOF on stdin makes the double exit 0.
-			_ = pr.stdin.Close()
-			select {
-			case <-pr.done:
-			case <-time.After(10 * time.Second):
-				t.Fatal("double did not exit after stdin EOF")
-			}
-			if pr.waitErr != nil {
-				t.Fatalf("double exited with %v: %s", pr.waitErr, pr.stderrTail())
+			// All requests served: EOF on stdin makes the double exit 0,
+			// which Close reports as success.
+			if err := pr.p.Close(); err != nil {
+				t.Fatalf("double did not exit cleanly after stdin EOF: %v", err)
 			}
 		})
 	}
@@ -231,18 +236,29 @@ func TestFixturesReplay(t *testing.T) {
 // sees its complaint as a dead process with the stderr tail.
 func TestReplayDoubleRejectsWrongRequest(t *testing.T) {
 	base := filepath.Join(sharedDir(t), "fixtures", "lean-repl", "readme")
-	cfg := fakeConfig("replay", "LLEMMA_FAKE_LEAN_FIXTURE="+base).withDefaults()
-	pr, err := startProcess(&cfg, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pr.close(time.Second)
-	_, err = pr.roundTrip(context.Background(), CommandRequest{Cmd: "def f (x : Unit) : Nat := by rfl"}, 10*time.Second)
+	pr := startFake(t, fakeConfig("replay", "LLEMMA_FAKE_LEAN_FIXTURE="+base))
+	_, err := pr.roundTrip(context.Background(), CommandRequest{Cmd: "def f (x : Unit) : Nat := by rfl"}, limit{what: "a command", name: "request timeout", d: 10 * time.Second})
 	var ee *prover.ExitError
 	if !errors.As(err, &ee) || !errors.Is(err, prover.ErrProcessDied) {
 		t.Fatalf("err = %v, want a *prover.ExitError", err)
 	}
-	if !strings.Contains(ee.StderrTail, "request 0 differs") {
-		t.Errorf("stderr tail = %q, want the double's complaint", ee.StderrTail)
+	if !strings.Contains(ee.StderrTail, "request 0 differs") || !strings.Contains(err.Error(), "exit status 3") {
+		t.Errorf("err = %v, want the double's complaint and its exit status", err)
+	}
+	if pr.usable() {
+		t.Error("a process that died under a request is still usable")
+	}
+}
+
+// TestReplayDoubleWithoutFixture: the double refuses to serve what was
+// never recorded (it needs no fixture to say so, so this runs without
+// ../shared too); the client sees a dead process with the complaint.
+func TestReplayDoubleWithoutFixture(t *testing.T) {
+	t.Parallel()
+	pr := startFake(t, fakeConfig("replay", "LLEMMA_FAKE_LEAN_FIXTURE="+filepath.Join(t.TempDir(), "absent")))
+	_, err := pr.roundTrip(t.Context(), CommandRequest{Cmd: "#eval 1"}, limit{what: "a command", name: "request timeout", d: 10 * time.Second})
+	var ee *prover.ExitError
+	if !errors.As(err, &ee) || !strings.Contains(ee.StderrTail, "replay: open") || !strings.Contains(err.Error(), "exit status 2") {
+		t.Fatalf("err = %v, want a *prover.ExitError with the double's complaint and exit status 2", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,9 +25,8 @@ type stateRec struct {
 
 type session struct {
 	b      *Backend
-	pool   *pool
 	thm    prover.Theorem
-	proc   *process // nil after its process died or was retired
+	repl   *repl // nil after its process died or was given back
 	states map[prover.StateID]*stateRec
 	root   prover.State
 	next   prover.StateID
@@ -43,20 +43,33 @@ func (s *session) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.pool.release(s.proc)
-	s.proc = nil
-	s.pool.unlease()
+	s.release()
+	<-s.b.sessions
 	return nil
+}
+
+// release gives the session's process back to the pool (which keeps it
+// warm if it is still usable) and forgets it.
+func (s *session) release() {
+	if s.repl != nil {
+		s.b.put(s.repl)
+		s.repl = nil
+	}
+}
+
+// The limits of the requests a session sends besides its tactics.
+func (s *session) requestLimit(what string) limit {
+	return limit{what: what, name: "request timeout", d: s.b.cfg.RequestTimeout}
 }
 
 // loadRoot sends the theorem on the process's header env and returns the
 // root proof state and its goal.
 func (s *session) loadRoot(ctx context.Context) (int, string, error) {
-	pr := s.proc
-	resp, err := pr.roundTrip(ctx, CommandRequest{Cmd: rootCmd(s.thm), Env: Env(pr.headerEnv)}, s.b.cfg.RequestTimeout)
-	pr.requests++
+	r := s.repl
+	resp, err := r.roundTrip(ctx, CommandRequest{Cmd: rootCmd(s.thm), Env: Env(r.headerEnv)}, s.requestLimit("loading the statement"))
+	r.requests++
 	if err != nil {
-		return 0, "", fmt.Errorf("loading statement: %w", err)
+		return 0, "", err
 	}
 	if msg := responseError(resp); msg != "" {
 		return 0, "", fmt.Errorf("%w: %s", prover.ErrLoad, msg)
@@ -75,8 +88,8 @@ func rootCmd(thm prover.Theorem) string { return thm.Statement + " := by sorry" 
 var errLost = errors.New("lean: state lost after restart")
 
 // Apply runs tactic on state from. A tactic that fails, times out or kills
-// the REPL is a StepResult; an error means no process could be restored
-// (or ctx ended).
+// the REPL is a StepResult; an error means no process could be restored,
+// ctx ended, or the backend is broken (prover.ErrBackendBroken).
 func (s *session) Apply(ctx context.Context, from prover.StateID, tactic string, timeout time.Duration) (prover.StepResult, error) {
 	start := time.Now()
 	if s.closed {
@@ -85,13 +98,18 @@ func (s *session) Apply(ctx context.Context, from prover.StateID, tactic string,
 	if _, ok := s.states[from]; !ok {
 		return prover.StepResult{}, fmt.Errorf("applying a tactic: state %d was not issued by this session", from)
 	}
+	if err := s.b.brokenErr(); err != nil {
+		return prover.StepResult{}, err
+	}
 	if timeout <= 0 {
 		timeout = s.b.cfg.RequestTimeout
 	}
 	fail := func(status prover.StepStatus, msg string) (prover.StepResult, error) {
 		return prover.StepResult{Status: status, Message: msg, Elapsed: time.Since(start)}, nil
 	}
+	lim := limit{what: "tactic " + clip(tactic, 60), name: "tactic timeout", d: timeout}
 	var lastErr error
+	diedUnderTactic := false
 	// Two attempts: a process that dies or forgets its states under one
 	// tactic gets one fresh process (with replay) before the tactic counts
 	// as failed.
@@ -107,33 +125,48 @@ func (s *session) Apply(ctx context.Context, from prover.StateID, tactic string,
 			if errors.Is(err, errLost) {
 				return fail(prover.StepFailed, err.Error())
 			}
+			if err := s.b.noteFailure(ctx, err); errors.Is(err, prover.ErrBackendBroken) {
+				return prover.StepResult{}, err
+			}
 			lastErr = err
 			continue
 		}
-		pr := s.proc
-		resp, err := pr.roundTrip(ctx, TacticRequest{Tactic: tactic, ProofState: ps}, timeout)
-		pr.requests++
+		r := s.repl
+		resp, err := r.roundTrip(ctx, TacticRequest{Tactic: tactic, ProofState: ps}, lim)
+		r.requests++
 		if err != nil {
-			s.drop()
+			s.release()
 			if ctx.Err() != nil {
 				return prover.StepResult{}, context.Cause(ctx)
 			}
-			var te *timeoutError
-			if errors.As(err, &te) {
+			var de *DeadlineError
+			if errors.As(err, &de) {
 				return fail(prover.StepTimeout, err.Error())
 			}
+			if diedUnderTactic {
+				// The tactic killed a fresh process too: it is the
+				// tactic that crashes Lean, not the REPL that fails.
+				s.b.cfg.Log.Info("lean tactic kills the repl", "theorem", s.thm.Name, "tactic", clip(tactic, 200), "err", err)
+			} else if err := s.b.noteFailure(ctx, err); errors.Is(err, prover.ErrBackendBroken) {
+				return prover.StepResult{}, err
+			}
+			diedUnderTactic = true
 			lastErr = err
 			continue
 		}
-		s.pool.healthy()
 		if resp.Kind == KindError && resp.Error.Message == MsgUnknownProofState {
 			// The process does not hold what we think it holds: never trust
 			// its ids again; rebuild on a fresh one.
-			lastErr = fmt.Errorf("repl forgot proof state %d", ps)
-			pr.kill(lastErr)
-			s.drop()
+			err := fmt.Errorf("repl forgot proof state %d", ps)
+			r.kill(err)
+			lastErr = r.exitError(err)
+			s.release()
+			if err := s.b.noteFailure(ctx, lastErr); errors.Is(err, prover.ErrBackendBroken) {
+				return prover.StepResult{}, err
+			}
 			continue
 		}
+		s.b.answer()
 		verdict, why := Classify(resp)
 		switch verdict {
 		case StepVerdictProved:
@@ -141,7 +174,7 @@ func (s *session) Apply(ctx context.Context, from prover.StateID, tactic string,
 		case StepVerdictOpen:
 			p := resp.ProofStep
 			goals := slices.Clone(p.Goals)
-			id := s.issue(&stateRec{parent: from, tactic: tactic, goals: goals, gen: pr.gen, ps: p.ProofState})
+			id := s.issue(&stateRec{parent: from, tactic: tactic, goals: goals, gen: r.gen, ps: p.ProofState})
 			return prover.StepResult{
 				Status:  prover.StepOpen,
 				State:   prover.State{ID: id, Goals: goals, Text: strings.Join(goals, "\n\n")},
@@ -154,6 +187,15 @@ func (s *session) Apply(ctx context.Context, from prover.StateID, tactic string,
 	return fail(prover.StepFailed, "repl died under this tactic: "+lastErr.Error())
 }
 
+// clip shortens s to n runes for messages and logs.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(string(r[:n])) + "..."
+}
+
 func (s *session) issue(rec *stateRec) prover.StateID {
 	id := s.next
 	s.next++
@@ -163,51 +205,62 @@ func (s *session) issue(rec *stateRec) prover.StateID {
 	return id
 }
 
-// drop forgets the session's process (it was killed or is untrustworthy).
-func (s *session) drop() {
-	if s.proc != nil {
-		s.pool.retire(s.proc)
-		s.proc = nil
-	}
-}
-
-// ensure gives the session a usable process, starting one (and reloading
-// the theorem, so the root lives in the new generation) when needed.
+// ensure gives the session a usable process: its own, or, when that one
+// died, was killed or is due for recycling, another warm one from the pool
+// (a restart), on which the theorem is loaded again so that the root lives
+// in the new generation.
 func (s *session) ensure(ctx context.Context) error {
-	if s.proc != nil {
-		if s.pool.usable(s.proc) {
+	if r := s.repl; r != nil {
+		switch {
+		case r.dead == nil && r.p.Exited():
+			// It died on its own since its last answer.
+			err := r.exitError(errors.New("exited between requests"))
+			r.kill(err)
+			s.release()
+			if err := s.b.noteFailure(ctx, err); errors.Is(err, prover.ErrBackendBroken) {
+				return err
+			}
+		case s.b.usable(r):
 			return nil
+		default:
+			if r.dead == nil {
+				// Over its request count or its memory: its state is of
+				// no more use, and a kill frees the pool's slot at once.
+				r.kill(errRecycled)
+			}
+			s.release()
 		}
-		s.drop()
 	}
-	pr, err := s.pool.start(ctx, s.thm.Header, true)
+	r, err := s.b.get(ctx, s.thm.Header)
 	if err != nil {
-		return fmt.Errorf("restarting repl for %s: %w", s.thm.Name, err)
+		return fmt.Errorf("restarting the lean repl for %s: %w", s.thm.Name, err)
 	}
-	s.proc = pr
+	s.b.restarts.Add(1)
+	s.repl = r
 	ps, goal, err := s.loadRoot(ctx)
 	if err != nil {
-		s.drop()
-		return fmt.Errorf("restarting repl for %s: %w", s.thm.Name, err)
+		s.release()
+		return fmt.Errorf("restarting the lean repl for %s: %w", s.thm.Name, s.b.noteFailure(ctx, err))
 	}
 	root := s.states[0]
 	if goal != root.goals[0] {
-		s.drop()
-		return fmt.Errorf("restarting repl for %s: the root goal changed from %q to %q", s.thm.Name, root.goals[0], goal)
+		s.release()
+		return fmt.Errorf("restarting the lean repl for %s: the root goal changed from %q to %q", s.thm.Name, root.goals[0], goal)
 	}
-	root.gen, root.ps = pr.gen, ps
+	root.gen, root.ps = r.gen, ps
 	return nil
 }
 
 // resolve returns the current process's proof-state id for state id,
 // replaying the tactic path from the nearest state of this generation.
-// errLost means the replay diverged; other errors mean the process failed.
+// errLost means the replay diverged; other errors mean the process failed
+// (it was given back).
 func (s *session) resolve(ctx context.Context, id prover.StateID) (int, error) {
-	pr := s.proc
+	r := s.repl
 	var chain []*stateRec
 	for cur := id; ; {
 		rec := s.states[cur]
-		if rec.gen == pr.gen {
+		if rec.gen == r.gen {
 			break
 		}
 		chain = append(chain, rec)
@@ -216,16 +269,18 @@ func (s *session) resolve(ctx context.Context, id prover.StateID) (int, error) {
 	for i := len(chain) - 1; i >= 0; i-- {
 		rec := chain[i]
 		parent := s.states[rec.parent]
-		resp, err := pr.roundTrip(ctx, TacticRequest{Tactic: rec.tactic, ProofState: parent.ps}, s.b.cfg.RequestTimeout)
-		pr.requests++
+		resp, err := r.roundTrip(ctx, TacticRequest{Tactic: rec.tactic, ProofState: parent.ps}, s.requestLimit("replaying the path"))
+		r.requests++
 		if err != nil {
-			s.drop()
+			s.release()
 			return 0, fmt.Errorf("replaying %q: %w", rec.tactic, err)
 		}
 		if resp.Kind == KindError && resp.Error.Message == MsgUnknownProofState {
-			pr.kill(errors.New("repl forgot a proof state"))
-			s.drop()
-			return 0, fmt.Errorf("replaying %q: %s", rec.tactic, MsgUnknownProofState)
+			err := errors.New("repl forgot a proof state")
+			r.kill(err)
+			err = r.exitError(err)
+			s.release()
+			return 0, fmt.Errorf("replaying %q: %w", rec.tactic, err)
 		}
 		verdict, why := Classify(resp)
 		if verdict != StepVerdictOpen {
@@ -234,7 +289,7 @@ func (s *session) resolve(ctx context.Context, id prover.StateID) (int, error) {
 		if !slices.Equal(resp.ProofStep.Goals, rec.goals) {
 			return 0, fmt.Errorf("%w: replaying %q gave different goals", errLost, rec.tactic)
 		}
-		rec.gen, rec.ps = pr.gen, resp.ProofStep.ProofState
+		rec.gen, rec.ps = r.gen, resp.ProofStep.ProofState
 	}
 	return s.states[id].ps, nil
 }

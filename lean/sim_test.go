@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llemma-prove/llemma-prove/internal/proc"
 	"github.com/llemma-prove/llemma-prove/prover"
 	"github.com/llemma-prove/llemma-prove/search"
 )
@@ -47,6 +48,7 @@ func newSimBackendTC(t testing.TB, faults string, mod func(*Config)) (*Backend, 
 	cfg.StartTimeout = 5 * time.Second
 	cfg.RequestTimeout = 5 * time.Second
 	cfg.CompileTimeout = 20 * time.Second
+	cfg.backoff = proc.Backoff{Base: time.Millisecond, Max: 20 * time.Millisecond}
 	tc := newFakeTC(t)
 	tc.configure(&cfg)
 	if mod != nil {
@@ -56,7 +58,6 @@ func newSimBackendTC(t testing.TB, faults string, mod func(*Config)) (*Backend, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.search.backoffBase, b.search.backoffMax, b.search.grace = time.Millisecond, 20*time.Millisecond, 500*time.Millisecond
 	tc.attach(b)
 	t.Cleanup(func() { b.Close() })
 	return b, logPath, tc
@@ -146,10 +147,12 @@ func TestAgentUnderFaults(t *testing.T) {
 		{name: "garbage", faults: "garbage-at=2", want: prover.StatusProved},
 		{name: "forgets-states", faults: "forget-at=4", want: prover.StatusProved},
 		{name: "recycle-every-5", mod: func(c *Config) { c.MaxRequests = 5 }, want: prover.StatusProved},
+		{name: "flood", faults: "flood-at=2", mod: func(c *Config) { c.maxResponse = 1 << 20 }, want: prover.StatusProved},
+		{name: "stderr-flood", faults: "stderr-flood", want: prover.StatusProved},
 		{name: "hang-start", faults: "hang-start", mod: func(c *Config) { c.StartTimeout = 300 * time.Millisecond },
-			want: prover.StatusError, errWants: "header not loaded within"},
+			want: prover.StatusError, errWants: "loading the header: no answer within the start timeout of 300ms"},
 		{name: "too-slow-start", faults: "slow-start=2s", mod: func(c *Config) { c.StartTimeout = 300 * time.Millisecond },
-			want: prover.StatusError, errWants: "header not loaded within"},
+			want: prover.StatusError, errWants: "loading the header: no answer within the start timeout of 300ms"},
 		{name: "die-on-start", faults: "die-on-start", want: prover.StatusError, errWants: "could not find Mathlib olean"},
 		{name: "bad-header", faults: "bad-header", want: prover.StatusError, errWants: "unknown module prefix"},
 	}
@@ -198,16 +201,16 @@ func TestRestartReplaysPath(t *testing.T) {
 	if err != nil || r2.Status != prover.StepOpen {
 		t.Fatalf("subst: %+v, %v", r2, err)
 	}
-	gen := s.(*session).proc.gen
+	gen := s.(*session).repl.gen
 	rh, err := s.Apply(ctx, r1.State.ID, "nlinarith", 200*time.Millisecond)
-	if err != nil || rh.Status != prover.StepTimeout {
-		t.Fatalf("hanging tactic: %+v, %v; want StepTimeout", rh, err)
+	if err != nil || rh.Status != prover.StepTimeout || !strings.Contains(rh.Message, "no answer within the tactic timeout of 200ms (killed after 2") {
+		t.Fatalf("hanging tactic: %+v, %v; want StepTimeout stating its 200ms deadline and the real wait", rh, err)
 	}
 	r3, err := s.Apply(ctx, r2.State.ID, "norm_num", time.Second)
 	if err != nil || r3.Status != prover.StepProved {
 		t.Fatalf("norm_num after restart: %+v, %v", r3, err)
 	}
-	if g := s.(*session).proc.gen; g == gen {
+	if g := s.(*session).repl.gen; g == gen {
 		t.Fatalf("process generation %d unchanged after a kill", g)
 	}
 	if st := b.Stats(); st.Restarts != 1 {
@@ -366,33 +369,31 @@ func TestContextCancelStopsRequest(t *testing.T) {
 	}
 }
 
+// TestMemoryLimitApplied: the REPL runs under RLIMIT_AS from its first
+// instruction (the sandbox helper sets it before exec), and its RSS is
+// read from /proc.
 func TestMemoryLimitApplied(t *testing.T) {
 	t.Parallel()
 	if _, err := os.Stat("/proc/self/limits"); err != nil {
 		t.Skip("no /proc")
 	}
-	cfg := Config{Repl: []string{"sleep", "30"}, MemoryLimit: 3 << 30}.withDefaults()
-	pr, err := startProcess(&cfg, 1)
+	cfg := Config{Repl: []string{"sh", "-c", `grep "Max address space" /proc/self/limits; exec cat`}, MemoryLimit: 3 << 30}
+	r := startFake(t, cfg)
+	var line string
+	err := r.p.Do(t.Context(), 10*time.Second, func() error {
+		var err error
+		line, err = r.br.ReadString('\n')
+		return err
+	})
 	if err != nil {
-		t.Skipf("cannot start sleep: %v", err)
+		t.Fatalf("reading the limit line: %v (%s)", err, r.p.StderrTail())
 	}
-	defer pr.close(100 * time.Millisecond)
-	b, err := os.ReadFile("/proc/" + itoa(pr.pid) + "/limits")
-	if err != nil {
-		t.Fatal(err)
+	if f := strings.Fields(line); len(f) < 4 || f[3] != itoa(3<<30) {
+		t.Fatalf("limit line %q, want %d", line, 3<<30)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "Max address space") {
-			if f := strings.Fields(line); f[3] != itoa(3<<30) {
-				t.Fatalf("limit line %q, want %d", line, 3<<30)
-			}
-			if pr.rss() <= 0 {
-				t.Errorf("rss() = %d, want > 0", pr.rss())
-			}
-			return
-		}
+	if rss := r.p.RSS(); rss <= 0 {
+		t.Errorf("RSS() = %d, want > 0", rss)
 	}
-	t.Fatal("no address-space line in /proc/PID/limits")
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
