@@ -83,6 +83,7 @@ type coqtop struct {
 	startTime   time.Duration // exec through the prelude (Backend.startWarm)
 	sessions    int           // sessions that have used it
 	spent       time.Duration // CPU time of the last exchange
+	cpuMark     time.Duration // the process's CPU time at the end of the last exchange
 	interrupted bool          // the last exchange sent SIGINT
 }
 
@@ -170,11 +171,16 @@ func (c *coqtop) exchange(ctx context.Context, sentence string, lim limits) (rep
 		return reply{}, fmt.Errorf("%s not sent: %w", lim.what, context.Cause(ctx))
 	}
 	start, before := time.Now(), c.state
-	cpu0 := c.p.CPUTime()
+	// An idle coqtop uses no CPU: the reading taken at the end of the last
+	// exchange is this one's start (one /proc read per sentence).
+	cpu0 := c.cpuMark
+	if cpu0 == 0 {
+		cpu0 = c.p.CPUTime()
+	}
 	used := func() time.Duration { return max(c.p.CPUTime()-cpu0, 0) }
 	defer func() {
-		if d := c.p.CPUTime() - cpu0; d > 0 {
-			c.spent = d
+		if now := c.p.CPUTime(); now > 0 {
+			c.spent, c.cpuMark = max(now-cpu0, 0), now
 		}
 	}()
 
