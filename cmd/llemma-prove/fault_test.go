@@ -4,7 +4,9 @@ package main
 // reproduced with fake processes (a coqtop played by this test binary, see
 // internal/proctest) and a fake model server, run through the CLI as a
 // user runs it. Each case asserts the verdicts and causes in the results
-// file, the exit code, the stderr lines, and how long the fault cost.
+// file, the exit code, the stderr lines, and how long the fault cost. The
+// cases run the CLI as a subprocess and share nothing in-process, so they
+// run in parallel (most of their time is spent waiting out a fault).
 
 import (
 	"encoding/json"
@@ -78,6 +80,7 @@ func lastLine(out string) string {
 // printing garbage cost 30 s per theorem and one exiting at once gave a
 // file of error lines and exit 0; a SIGSTOPped one ignored the budgets.
 func TestFaultBrokenCoqtop(t *testing.T) {
+	t.Parallel()
 	needCoq(t)
 	data := coqData(t)
 	for _, c := range []struct {
@@ -117,6 +120,7 @@ func TestFaultBrokenCoqtop(t *testing.T) {
 // makes theorems errors with a backend cause, never failed or timeout;
 // the run says so on stderr and the circuit breaker stops it.
 func TestFaultCrashLoop(t *testing.T) {
+	t.Parallel()
 	needCoq(t)
 	data := coqData(t)
 	out := filepath.Join(t.TempDir(), "r.jsonl")
@@ -152,6 +156,7 @@ func TestFaultCrashLoop(t *testing.T) {
 // timeouts) kills a process that does not run, and a theorem whose budget
 // ends first is a timeout.
 func TestFaultHungTactic(t *testing.T) {
+	t.Parallel()
 	needCoq(t)
 	data := coqData(t)
 	out := filepath.Join(t.TempDir(), "r.jsonl")
@@ -258,6 +263,7 @@ func (m *fakeModel) complete(w http.ResponseWriter) {
 // theorem with one line naming the problem (before: every theorem error,
 // nothing on stderr, exit 0).
 func TestFaultModelDownAtStart(t *testing.T) {
+	t.Parallel()
 	needCoq(t)
 	data := coqData(t)
 	refused := func() string {
@@ -305,6 +311,7 @@ func TestFaultModelDownAtStart(t *testing.T) {
 // cause model (or model-unavailable), never a timeout or a failure, even
 // when it never answers; the circuit breaker stops the run after three.
 func TestFaultModelDownMidRun(t *testing.T) {
+	t.Parallel()
 	needCoq(t)
 	data := coqData(t)
 	for _, c := range []struct {
@@ -353,6 +360,7 @@ func TestFaultModelDownMidRun(t *testing.T) {
 // Errors are retried by --resume; nothing finished is lost; an infra fault
 // leaves exit 3 and the fixed rerun exit 0 with the reference verdicts.
 func TestFaultResumeRetriesErrors(t *testing.T) {
+	t.Parallel()
 	data := coqData(t)
 	dir := t.TempDir()
 	ref := filepath.Join(dir, "ref.jsonl")
@@ -383,6 +391,7 @@ func TestFaultResumeRetriesErrors(t *testing.T) {
 // Two runs on one --out: the second fails at once with a clear message
 // (before: both proved the same theorems and one session was lost).
 func TestFaultOutLocked(t *testing.T) {
+	t.Parallel()
 	data := coqData(t)
 	out := filepath.Join(t.TempDir(), "r.jsonl")
 	first, w := cli(t, []string{"LLEMMA_TEST_FAKE_DELAY=50ms"}, fakeArgs(data, out, "--log-level", "debug")...)
@@ -403,6 +412,7 @@ func TestFaultOutLocked(t *testing.T) {
 
 // No sidecar beside a device, and the run says so; a full disk is exit 3.
 func TestFaultOutNotRegular(t *testing.T) {
+	t.Parallel()
 	data := coqData(t)
 	os.Remove("/dev/full.meta.json")
 	env := []string{"LLEMMA_TEST_FAKE_DELAY=1ms"}
@@ -429,6 +439,7 @@ func TestFaultOutNotRegular(t *testing.T) {
 
 // Secrets reach neither the sidecar (mode 0600) nor the results nor stderr.
 func TestFaultNoSecretsWritten(t *testing.T) {
+	t.Parallel()
 	data := coqData(t)
 	out := filepath.Join(t.TempDir(), "r.jsonl")
 	env := []string{"LLEMMA_TEST_FAKE_DELAY=1ms", "LLEMMA_MODEL_API_KEY=sk-live-123"}
@@ -538,6 +549,7 @@ func TestConcurrencyVerdicts(t *testing.T) {
 // runtime records the SIGTERM of a graceful stop: a parent-death SIGKILL
 // alone would leave no mark.
 func TestModelLaunchStopped(t *testing.T) {
+	t.Parallel()
 	data := coqData(t)
 	m := newFakeModel(t, "none", 1<<30)
 	for _, c := range []struct {
