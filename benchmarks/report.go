@@ -1,29 +1,33 @@
 package benchmarks
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"math"
 	"sort"
-	"strings"
 
 	"github.com/llemma-prove/llemma-prove/prover"
 	"github.com/llemma-prove/llemma-prove/search"
 )
 
-// Report is what `llemma-prove report` renders: per system (backend +
-// proposer) the solved rate with its 95% Wilson interval, categories,
-// pass@k, solved-vs-budget curves, the cross-system table and every
+// Report is what `llemma-prove report` renders: per system the solved rate
+// with its 95% Wilson interval, its run config, cost, failure reasons and
+// closing tactics, categories, pass@k, solved-vs-budget curves, the
+// cross-system table, warnings about unfair comparisons, and every
 // problem's detail.
 type Report struct {
 	Inputs   []string      `json:"inputs"`
 	Systems  []SystemStats `json:"systems"`
+	Warnings []string      `json:"warnings,omitempty"`
 	Cross    *Cross        `json:"cross,omitempty"`
 	Problems []ProblemRow  `json:"problems"`
 	// MaxWallS and MaxExpansions are the plots' x ranges.
 	MaxWallS      float64 `json:"max_wall_s"`
 	MaxExpansions int     `json:"max_expansions"`
+
+	results map[string][]Result // by system: the deduplicated lines
+	groups  map[string]*sysGroup
+	traces  *Traces
 }
 
 // SystemStats summarises one system. A problem counts as solved when any
@@ -45,6 +49,15 @@ type SystemStats struct {
 	// the solved-vs-budget curves.
 	ByWall       []float64 `json:"solved_wall_s"`
 	ByExpansions []int     `json:"solved_expansions"`
+	// Config is the system's run config (nil when no input has a sidecar).
+	Config *SystemConfig `json:"config,omitempty"`
+	Cost   CostStats     `json:"cost"`
+	// Failures counts the attempts without a proof by reason.
+	Failures []Count `json:"failures"`
+	// Closers counts the last tactic of each problem's proof; Tactics the
+	// heads (first word) of every step of those proofs.
+	Closers []Count `json:"closing_tactics"`
+	Tactics []Count `json:"tactic_heads"`
 }
 
 // CategoryStats is solved/total in one problem source.
@@ -60,6 +73,12 @@ type CategoryStats struct {
 type PassAtK struct {
 	K     int     `json:"k"`
 	Value float64 `json:"value"`
+}
+
+// Count is a name and how often it occurs.
+type Count struct {
+	Name  string `json:"name"`
+	Count int    `json:"count"`
 }
 
 // Cross compares systems problem by problem.
@@ -123,7 +142,15 @@ type TreeEdge struct {
 	Child   *TreeNode
 }
 
-// SystemOf names a result's system.
+// ReportInput is one results file and its sidecar (nil when it has none).
+type ReportInput struct {
+	Path    string
+	Results []Result
+	Meta    *Meta
+}
+
+// SystemOf is a result's system before run configs are compared: backend
+// and proposer.
 func SystemOf(r Result) string { return r.Backend + "/" + r.Proposer }
 
 // Wilson is the 95% Wilson score interval of k successes in n trials.
@@ -153,16 +180,14 @@ func PassK(n, c, k int) float64 {
 	return 1 - v
 }
 
-// BuildReport computes the report over results (several files, several
-// systems). traceDir, when set, is a --trace directory whose trees the
-// HTML report draws.
-func BuildReport(inputs []string, results []Result, traceDir string) (*Report, error) {
-	results = Dedup(results, func(r Result) [5]string {
-		return [5]string{r.Backend, r.Proposer, r.Split, r.Name, fmt.Sprint(r.Attempt)}
-	})
-	b := newReportBuilder(inputs, results)
+// BuildReport computes the report over inputs (several files, several
+// systems). Results of one backend and proposer whose sidecars hold
+// different verdict configs are different systems. traces, when set, is
+// the --trace directory whose trees the HTML report draws.
+func BuildReport(inputs []ReportInput, traces *Traces) (*Report, error) {
+	b := newReportBuilder(inputs, traces)
 	for _, pk := range b.problems {
-		row, err := b.row(pk, traceDir)
+		row, err := b.row(pk)
 		if err != nil {
 			return nil, err
 		}
@@ -175,6 +200,7 @@ func BuildReport(inputs []string, results []Result, traceDir string) (*Report, e
 	if b.rep.Problems == nil {
 		b.rep.Problems = []ProblemRow{}
 	}
+	b.rep.Warnings = append(b.rep.Warnings, compareSystems(b.rep.Systems, b.rep.Problems)...)
 	return b.rep, nil
 }
 
@@ -192,28 +218,32 @@ type reportBuilder struct {
 	cats        []map[string]*CategoryStats // per system
 	minAttempts []int                       // per system: the fewest attempts at a problem
 	passSum     [][]float64                 // per system: sum over problems of pass@k, k = 1..
+	proofs      [][][]string                // per system: the proof of each solved problem
 }
 
-func newReportBuilder(inputs []string, results []Result) *reportBuilder {
-	b := &reportBuilder{rep: &Report{Inputs: inputs}, byProblem: map[problemKey][][]Result{}}
-	sysIdx := map[string]int{}
-	for _, r := range results {
-		if s := SystemOf(r); !contains(b.systems, s) {
-			b.systems = append(b.systems, s)
-		}
+func newReportBuilder(inputs []ReportInput, traces *Traces) *reportBuilder {
+	b := &reportBuilder{rep: &Report{traces: traces}, byProblem: map[problemKey][][]Result{}}
+	for _, in := range inputs {
+		b.rep.Inputs = append(b.rep.Inputs, in.Path)
+	}
+	b.rep.groups, b.rep.results = groupSystems(inputs)
+	for s := range b.rep.groups {
+		b.systems = append(b.systems, s)
 	}
 	sort.Strings(b.systems)
+	sysIdx := map[string]int{}
 	for i, s := range b.systems {
 		sysIdx[s] = i
 	}
-	for _, r := range results {
-		k := problemKey{r.Split, r.Name}
-		if _, ok := b.byProblem[k]; !ok {
-			b.byProblem[k] = make([][]Result, len(b.systems))
-			b.problems = append(b.problems, k)
+	for _, s := range b.systems {
+		for _, r := range b.rep.results[s] {
+			k := problemKey{r.Split, r.Name}
+			if _, ok := b.byProblem[k]; !ok {
+				b.byProblem[k] = make([][]Result, len(b.systems))
+				b.problems = append(b.problems, k)
+			}
+			b.byProblem[k][sysIdx[s]] = append(b.byProblem[k][sysIdx[s]], r)
 		}
-		i := sysIdx[SystemOf(r)]
-		b.byProblem[k][i] = append(b.byProblem[k][i], r)
 	}
 	sort.Slice(b.problems, func(i, j int) bool {
 		if b.problems[i].split != b.problems[j].split {
@@ -222,32 +252,24 @@ func newReportBuilder(inputs []string, results []Result) *reportBuilder {
 		return b.problems[i].name < b.problems[j].name
 	})
 	n := len(b.systems)
-	b.stats, b.cats, b.minAttempts, b.passSum = make([]SystemStats, n), make([]map[string]*CategoryStats, n), make([]int, n), make([][]float64, n)
+	b.stats, b.cats, b.minAttempts = make([]SystemStats, n), make([]map[string]*CategoryStats, n), make([]int, n)
+	b.passSum, b.proofs = make([][]float64, n), make([][][]string, n)
 	for i, s := range b.systems {
-		be, p, _ := strings.Cut(s, "/")
-		b.stats[i] = SystemStats{System: s, Backend: be, Proposer: p, ByStatus: map[string]int{}}
+		g := b.rep.groups[s]
+		b.stats[i] = SystemStats{System: s, Backend: g.backend, Proposer: g.proposer, ByStatus: map[string]int{}, Config: g.config()}
 		b.cats[i] = map[string]*CategoryStats{}
 	}
 	return b
 }
 
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
-}
-
 // row is one problem's line: a cell per system.
-func (b *reportBuilder) row(pk problemKey, traceDir string) (ProblemRow, error) {
+func (b *reportBuilder) row(pk problemKey) (ProblemRow, error) {
 	row := ProblemRow{Split: pk.split, Name: pk.name, Category: Category(pk.name)}
 	for i, atts := range b.byProblem[pk] {
 		cell := Cell{System: b.systems[i]}
 		if len(atts) > 0 {
 			var err error
-			if cell, err = b.cell(i, row.Category, atts, traceDir); err != nil {
+			if cell, err = b.cell(i, row.Category, atts); err != nil {
 				return row, err
 			}
 		}
@@ -258,13 +280,14 @@ func (b *reportBuilder) row(pk problemKey, traceDir string) (ProblemRow, error) 
 
 // cell summarises system i's attempts at one problem (its best attempt,
 // its search tree) and counts them into the system's statistics.
-func (b *reportBuilder) cell(i int, category string, atts []Result, traceDir string) (Cell, error) {
+func (b *reportBuilder) cell(i int, category string, atts []Result) (Cell, error) {
 	sort.Slice(atts, func(x, y int) bool { return atts[x].Attempt < atts[y].Attempt })
 	st := &b.stats[i]
 	best, proved := atts[0], 0
 	bestWall, bestExp := math.Inf(1), math.MaxInt
 	for _, a := range atts {
 		st.ByStatus[a.Status]++
+		st.Cost.add(a)
 		b.rep.MaxWallS = math.Max(b.rep.MaxWallS, a.WallS)
 		b.rep.MaxExpansions = max(b.rep.MaxExpansions, a.Expansions)
 		if Better(a, best) {
@@ -274,21 +297,22 @@ func (b *reportBuilder) cell(i int, category string, atts []Result, traceDir str
 			proved++
 			bestWall = math.Min(bestWall, a.WallS)
 			bestExp = min(bestExp, a.Expansions)
+		} else {
+			st.Failures = addCount(st.Failures, FailureReason(a))
 		}
 	}
 	cell := Cell{System: b.systems[i], Status: best.Status, Attempts: len(atts), Proved: proved, Attempt: best.Attempt,
 		WallS: best.WallS, Expansions: best.Expansions, Error: best.Error}
 	if best.Status == string(prover.StatusProved) {
 		cell.Proof, cell.FileText = best.Proof, best.FileText
+		b.proofs[i] = append(b.proofs[i], best.Proof)
 	}
-	if traceDir != "" {
-		tf, err := ReadTrace(traceDir, best.Key())
-		if err != nil {
-			return cell, err
-		}
-		if tf != nil {
-			cell.Tree = BuildTree(tf.Trace, tf.Proof)
-		}
+	tf, err := b.rep.findTrace(b.systems[i], best)
+	if err != nil {
+		return cell, err
+	}
+	if tf != nil {
+		cell.Tree = BuildTree(tf.Trace, tf.Proof)
 	}
 	st.Problems++
 	st.Attempts = max(st.Attempts, len(atts))
@@ -316,7 +340,39 @@ func (b *reportBuilder) cell(i int, category string, atts []Result, traceDir str
 	return cell, nil
 }
 
-// finish computes each system's rates, intervals, categories and pass@k.
+// findTrace is the tree of r (of system sys) in the report's --trace
+// directory, nil when there is none or it cannot be told apart from
+// another run's.
+func (rep *Report) findTrace(sys string, r Result) (*TraceFile, error) {
+	if rep.traces == nil {
+		return nil, nil
+	}
+	g := rep.groups[sys]
+	legacyOK := true // a format-1 tree: only when no other system shares the backend
+	for s, o := range rep.groups {
+		if s != sys && o.backend == g.backend {
+			legacyOK = false
+		}
+	}
+	tf, err := rep.traces.Find(r, g.runIDs, legacyOK)
+	if errors.Is(err, ErrAmbiguousTrace) {
+		rep.warnOnce(fmt.Sprintf("%s: some trees in %s cannot be told apart (several runs of the system, no run id in the results' sidecar); they are not drawn", sys, rep.traces.Root))
+		return nil, nil
+	}
+	return tf, err
+}
+
+func (rep *Report) warnOnce(w string) {
+	for _, x := range rep.Warnings {
+		if x == w {
+			return
+		}
+	}
+	rep.Warnings = append(rep.Warnings, w)
+}
+
+// finish computes each system's rates, intervals, categories, pass@k and
+// tactic counts.
 func (b *reportBuilder) finish() {
 	for i := range b.stats {
 		st := &b.stats[i]
@@ -338,6 +394,9 @@ func (b *reportBuilder) finish() {
 		if st.ByWall == nil {
 			st.ByWall, st.ByExpansions = []float64{}, []int{}
 		}
+		st.Closers, st.Tactics = tacticCounts(b.proofs[i])
+		st.Failures = sortCounts(st.Failures)
+		st.Cost.finish()
 	}
 	b.rep.Systems = b.stats
 }
@@ -376,34 +435,6 @@ func ratio(a, b int) float64 {
 	return float64(a) / float64(b)
 }
 
-// proofEdges returns the indices in tr.Edges of the proof's steps.
-func proofEdges(tr *search.Trace, proof []string) []int {
-	var out []int
-	cur := 0
-	for i, tac := range proof {
-		next := -2
-		for j, e := range tr.Edges {
-			if e.From != cur || e.Tactic != tac {
-				continue
-			}
-			if i == len(proof)-1 && e.Outcome == "proved" {
-				out = append(out, j)
-				return out
-			}
-			if e.To >= 0 && (e.Outcome == "open" || e.Outcome == "merged") {
-				out = append(out, j)
-				next = e.To
-				break
-			}
-		}
-		if next < 0 {
-			return out
-		}
-		cur = next
-	}
-	return out
-}
-
 // BuildTree turns a trace into a tree: each state under the edge that
 // first reached it, the proof's path marked.
 func BuildTree(tr *search.Trace, proof []string) *TreeNode {
@@ -440,114 +471,4 @@ func BuildTree(tr *search.Trace, proof []string) *TreeNode {
 		return t
 	}
 	return build(0)
-}
-
-// WriteText prints the report for people.
-func (rep *Report) WriteText(w io.Writer) {
-	for _, s := range rep.Systems {
-		fmt.Fprintf(w, "%s: solved %d/%d = %.1f%% (95%% CI %.1f-%.1f%%)\n", s.System, s.Solved, s.Problems, 100*s.Rate, 100*s.Lo, 100*s.Hi)
-		fmt.Fprintf(w, "  attempts: %s\n", statusLine(s.ByStatus))
-		for _, c := range s.Categories {
-			fmt.Fprintf(w, "  %-20s %3d/%-3d (95%% CI %.1f-%.1f%%)\n", c.Category, c.Solved, c.Total, 100*c.Lo, 100*c.Hi)
-		}
-		for _, p := range s.PassAtK {
-			fmt.Fprintf(w, "  pass@%d %.1f%%\n", p.K, 100*p.Value)
-		}
-	}
-	if c := rep.Cross; c != nil {
-		fmt.Fprintf(w, "cross-system: proved by all %d, by none %d\n", c.ByAll, c.ByNone)
-		for _, s := range c.Systems {
-			fmt.Fprintf(w, "  only %s: %d\n", s, c.OnlyBy[s])
-		}
-	}
-}
-
-func statusLine(m map[string]int) string {
-	var keys []string
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var parts []string
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
-	}
-	return strings.Join(parts, ", ")
-}
-
-// WriteJSON writes the report as indented JSON.
-func (rep *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(rep)
-}
-
-// WriteMarkdown writes the report as Markdown.
-func (rep *Report) WriteMarkdown(w io.Writer) {
-	fmt.Fprintf(w, "# miniF2F report\n\nInputs: %s\n\n## Summary\n\n", strings.Join(mdCode(rep.Inputs), ", "))
-	fmt.Fprintln(w, "| system | solved | rate | 95% CI | attempts |")
-	fmt.Fprintln(w, "|---|---|---|---|---|")
-	for _, s := range rep.Systems {
-		fmt.Fprintf(w, "| %s | %d/%d | %.1f%% | %.1f-%.1f%% | %s |\n", s.System, s.Solved, s.Problems, 100*s.Rate, 100*s.Lo, 100*s.Hi, statusLine(s.ByStatus))
-	}
-	fmt.Fprintln(w, "\n## By category")
-	for _, s := range rep.Systems {
-		fmt.Fprintf(w, "\n### %s\n\n| category | solved | 95%% CI |\n|---|---|---|\n", s.System)
-		for _, c := range s.Categories {
-			fmt.Fprintf(w, "| %s | %d/%d | %.1f-%.1f%% |\n", c.Category, c.Solved, c.Total, 100*c.Lo, 100*c.Hi)
-		}
-		if len(s.PassAtK) > 0 {
-			fmt.Fprintln(w, "\n| k | pass@k |\n|---|---|")
-			for _, p := range s.PassAtK {
-				fmt.Fprintf(w, "| %d | %.1f%% |\n", p.K, 100*p.Value)
-			}
-		}
-	}
-	if c := rep.Cross; c != nil {
-		fmt.Fprintf(w, "\n## Cross-system\n\nProved by all: %d; by none: %d.", c.ByAll, c.ByNone)
-		for _, s := range c.Systems {
-			fmt.Fprintf(w, " Only %s: %d.", s, c.OnlyBy[s])
-		}
-		fmt.Fprintf(w, "\n\n| problem | %s |\n|---%s|\n", strings.Join(c.Systems, " | "), strings.Repeat("|---", len(c.Systems)))
-		for _, r := range c.Rows {
-			marks := make([]string, len(r.Proved))
-			for i, p := range r.Proved {
-				marks[i] = map[bool]string{true: "proved", false: "-"}[p]
-			}
-			fmt.Fprintf(w, "| %s/%s | %s |\n", r.Split, r.Name, strings.Join(marks, " | "))
-		}
-	}
-	fmt.Fprintln(w, "\n## Problems")
-	var sys []string
-	for _, s := range rep.Systems {
-		sys = append(sys, s.System)
-	}
-	fmt.Fprintf(w, "\n| problem | category | %s |\n|---|---%s|\n", strings.Join(sys, " | "), strings.Repeat("|---", len(sys)))
-	for _, p := range rep.Problems {
-		cells := make([]string, len(p.Cells))
-		for i, c := range p.Cells {
-			cells[i] = "n/a"
-			if c.Status != "" {
-				cells[i] = fmt.Sprintf("%s (%.1fs, %d exp.)", c.Status, c.WallS, c.Expansions)
-			}
-		}
-		fmt.Fprintf(w, "| %s/%s | %s | %s |\n", p.Split, p.Name, p.Category, strings.Join(cells, " | "))
-	}
-	fmt.Fprintln(w, "\n## Verified proofs")
-	for _, p := range rep.Problems {
-		for _, c := range p.Cells {
-			if c.FileText == "" {
-				continue
-			}
-			fmt.Fprintf(w, "\n### %s/%s (%s)\n\n```\n%s\n```\n", p.Split, p.Name, c.System, strings.TrimRight(c.FileText, "\n"))
-		}
-	}
-}
-
-func mdCode(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = "`" + s + "`"
-	}
-	return out
 }

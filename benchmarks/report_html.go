@@ -104,11 +104,12 @@ func (rep *Report) Plots() (wall, expansions template.HTML) {
 }
 
 var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-	"pct":  func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) },
-	"f1":   func(v float64) string { return fmt.Sprintf("%.1f", v) },
-	"f2":   func(v float64) string { return fmt.Sprintf("%.2f", v) },
-	"join": strings.Join,
-	"stat": statusLine,
+	"pct":    func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) },
+	"f1":     func(v float64) string { return fmt.Sprintf("%.1f", v) },
+	"f2":     func(v float64) string { return fmt.Sprintf("%.2f", v) },
+	"join":   strings.Join,
+	"stat":   statusLine,
+	"counts": func(cs []Count) string { return topCounts(cs, 12) },
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -125,6 +126,7 @@ details{margin-left:1em}summary{cursor:pointer}
 .tree .edge{font-family:monospace}.tree .onproof{background:#e6f5e6}
 .state{white-space:pre-wrap;font-family:monospace;font-size:90%;color:#444}
 figure{display:inline-block;margin:0 1em 1em 0}
+.warning{color:#8a5a00}.sysinfo th{font-weight:normal;color:#555}
 </style>
 </head>
 <body>
@@ -137,6 +139,30 @@ figure{display:inline-block;margin:0 1em 1em 0}
 {{range .R.Systems}}<tr class="system"><td>{{.System}}</td><td>{{.Solved}}/{{.Problems}}</td><td>{{pct .Rate}}</td><td>{{pct .Lo}}–{{pct .Hi}}</td><td>{{stat .ByStatus}}</td></tr>
 {{end}}</table>
 </section>
+{{if .R.Warnings}}<section id="warnings">
+<h2>Warnings</h2>
+<ul>{{range .R.Warnings}}<li class="warning">{{.}}</li>{{end}}</ul>
+</section>{{end}}
+<section id="systems">
+<h2>Systems</h2>
+{{range .R.Systems}}<div class="sysinfo"><h3>{{.System}}</h3>
+<table>
+{{with .Config}}<tr><th>model</th><td>{{.Model}}</td></tr>
+{{if .Decoding}}<tr><th>decoding</th><td>{{.Decoding}}</td></tr>{{end}}
+{{if .Prompt}}<tr><th>prompt</th><td>{{.Prompt}}</td></tr>{{end}}
+<tr><th>budget</th><td>{{.Budget}}</td></tr>
+<tr><th>search</th><td>{{.Search}}</td></tr>
+<tr><th>checker</th><td>{{.Checker}}</td></tr>
+<tr><th>git</th><td>{{join .GitRevisions ", "}}</td></tr>
+<tr><th>runs</th><td>{{join .RunIDs ", "}} ({{.Sessions}} sessions on {{.Hosts}} hosts)</td></tr>
+{{else}}<tr><th>config</th><td>unknown (no OUT.meta.json)</td></tr>
+{{end}}<tr><th>cost</th><td>{{.CostLine}}</td></tr>
+{{if .ModelLine}}<tr><th>model cost</th><td>{{.ModelLine}}</td></tr>{{end}}
+<tr><th>no proof</th><td class="failures">{{counts .Failures}}</td></tr>
+<tr><th>closing tactics</th><td class="closers">{{counts .Closers}}</td></tr>
+<tr><th>tactic heads</th><td>{{counts .Tactics}}</td></tr>
+</table></div>
+{{end}}</section>
 <section id="categories">
 <h2>By category</h2>
 {{range .R.Systems}}<h3>{{.System}}</h3>

@@ -42,6 +42,27 @@ type Result struct {
 	// Statement is the theorem as stated, so that merge can tell two
 	// copies of the benchmark apart.
 	Statement string `json:"statement,omitempty"`
+	// ModelCost is what the attempt's proposals cost at the model runtime
+	// (LLM proposers; nil otherwise): the report's cost accounting.
+	ModelCost *ModelCost `json:"model_cost,omitempty"`
+}
+
+// ModelCost is model.Cost as a result line carries it: the same fields and
+// JSON names, so that benchmarks.ModelCost(meter.Cost()) converts one.
+type ModelCost struct {
+	Proposals        int64         `json:"proposals"`
+	Requests         int64         `json:"requests"`
+	Retries          int64         `json:"retries"`
+	Failures         int64         `json:"failures"`
+	Throttled        int64         `json:"throttled"`
+	PromptTokens     int64         `json:"prompt_tokens"`
+	CompletionTokens int64         `json:"completion_tokens"`
+	CachedTokens     int64         `json:"cached_tokens"`
+	Samples          int64         `json:"samples"`
+	NoLogprobs       int64         `json:"no_logprobs"`
+	ModelTime        time.Duration `json:"model_ns"`
+	QueueTime        time.Duration `json:"queue_ns"`
+	ProposeTime      time.Duration `json:"propose_ns"`
 }
 
 // Final reports whether the line is a verdict on the theorem (proved,

@@ -65,7 +65,7 @@ type Run struct {
 	Force       bool     `key:"force" doc:"with --resume, continue even when the config differs; without it, append a new session to an existing --out"`
 	Shard       string   `key:"shard" doc:"run part i of N of the split (i/N, by theorem name); default: from a Slurm array or a Kubernetes Indexed Job"`
 	Shards      int      `key:"shards" doc:"number of shards when the index comes from the environment (Kubernetes JOB_COMPLETION_INDEX; Slurm: default the array size)"`
-	Trace       string   `key:"trace" doc:"write each theorem's search tree to DIR/<backend>/<split>/<name>.json and the proofs' (state, tactic) pairs to DIR/pairs.jsonl"`
+	Trace       string   `key:"trace" doc:"write each attempt's search tree and its (state, tactic) pairs, failed tactics included, under DIR/<system>/<run id>/ (append-only, one directory per run: shards and systems can share DIR)"`
 	Breaker     int      `key:"breaker" doc:"circuit breaker: stop the run (exit 3) when this many theorems in a row end in error with the same cause (0: never)"`
 }
 
@@ -94,7 +94,9 @@ type Report struct {
 	HTML       string `key:"html" flag:"html" doc:"write a self-contained HTML report (inline SVG plots) to FILE"`
 	Markdown   string `key:"md" flag:"md" doc:"write a Markdown report to FILE"`
 	LlemmaJSON string `key:"llemma-json" flag:"llemma-json" doc:"export to FILE in Llemma's formal2formal results schema (one system)"`
-	Trace      string `key:"trace" flag:"trace" doc:"--trace directory of the run: the HTML report draws each search tree"`
+	Trace      string `key:"trace" flag:"trace" doc:"--trace directory of the runs: the HTML report draws each search tree, --llemma-json adds the proofs' states and scores"`
+	// ExportPairs writes the reported results' proof steps for fine-tuning.
+	ExportPairs string `key:"export-pairs" flag:"export-pairs" doc:"write the proof steps of the reported results (from --trace) to FILE as prompt/completion JSON lines for fine-tuning"`
 }
 
 // Merge configures merge.
@@ -102,6 +104,8 @@ type Merge struct {
 	Split   string `key:"split" flag:"split" enum:"|test|valid" doc:"split for --data: test or valid (default: both)"`
 	Backend string `key:"backend" flag:"backend" doc:"backend for --data (default: each backend in the inputs)"`
 	Force   bool   `key:"force" flag:"force" doc:"overwrite OUT when it exists"`
+	// AllowConflicts writes OUT despite conflicts (exit 0).
+	AllowConflicts bool `key:"allow-conflicts" flag:"allow-conflicts" doc:"write OUT even when the inputs conflict (different statements, verdicts or configs); without it merge exits 1 and writes nothing"`
 }
 
 // Budget is a resolved search budget.

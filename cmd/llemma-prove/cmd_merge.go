@@ -15,8 +15,8 @@ func init() {
 	register(&command{
 		name:  "merge",
 		args:  "OUT IN...",
-		short: "merge results files (shards, resumed runs) into OUT: one verdict per theorem, conflicts and missing theorems reported",
-		keys:  []string{"data", "merge.split", "merge.backend", "merge.force"},
+		short: "merge results files (shards, resumed runs) into OUT: one verdict per theorem; missing theorems reported against the runs' own theorem lists; exit 1 on conflicts",
+		keys:  []string{"data", "merge.split", "merge.backend", "merge.force", "merge.allow-conflicts"},
 		run:   runMerge,
 	})
 }
@@ -38,34 +38,48 @@ func runMerge(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	expected, err := a.expectedTheorems(backends)
+	universe, err := a.expectedTheorems(backends)
 	if err != nil {
 		return err
 	}
-	m := benchmarks.Merge(inputs, expected)
+	m := benchmarks.Merge(inputs, universe)
+	for _, c := range m.Conflicts {
+		a.say("conflict: %s", c)
+	}
+	if len(m.MissingShards) > 0 {
+		hint := ""
+		if universe == nil {
+			hint = " (give --data to name their theorems)"
+		}
+		a.say("missing shards: no input ran %s%s", strings.Join(m.MissingShards, ", "), hint)
+	}
+	a.sayList("missing %d of %d theorems (no verdict: never run, or error or interrupted; --resume runs them)", m.Missing, len(m.Missing), m.Expected)
+	a.sayList("missing %d attempts", m.MissingAttempts, len(m.MissingAttempts))
+	if len(m.Conflicts) > 0 && !a.cfg.Merge.AllowConflicts {
+		a.say("merge: %d conflicts: %s not written; fix the inputs, or pass --allow-conflicts to merge anyway", len(m.Conflicts), out)
+		return errNotVerified
+	}
 	if err := writeResults(out, m.Results); err != nil {
 		return err
 	}
 	if err := benchmarks.WriteMeta(out, a.mergedMeta(ctx, inputs)); err != nil {
 		return err
 	}
-	for _, c := range m.Conflicts {
-		a.say("conflict: %s", c)
-	}
-	if len(m.Missing) > 0 {
-		show := m.Missing
-		if len(show) > 20 {
-			show = show[:20]
-		}
-		more := ""
-		if len(m.Missing) > len(show) {
-			more = fmt.Sprintf(" (and %d more)", len(m.Missing)-len(show))
-		}
-		a.say("missing %d theorems: %s%s", len(m.Missing), strings.Join(show, ", "), more)
-	}
 	fmt.Fprintf(a.stdout, "merged %d files into %s: %d results, %d duplicates dropped, %d conflicts, %d missing\n",
 		len(ins), out, len(m.Results), m.Duplicates, len(m.Conflicts), len(m.Missing))
 	return nil
+}
+
+// sayList says what format and args say, then the first 20 of list.
+func (a *app) sayList(format string, list []string, args ...any) {
+	if len(list) == 0 {
+		return
+	}
+	show, more := list, ""
+	if len(show) > 20 {
+		show, more = show[:20], fmt.Sprintf(" (and %d more)", len(list)-20)
+	}
+	a.say(format+": %s%s", append(args, strings.Join(show, ", "), more)...)
 }
 
 // mergeInputs reads the input files and their sidecars, and the backends
@@ -97,7 +111,9 @@ func (a *app) mergeInputs(ins []string) ([]benchmarks.MergeInput, map[string]boo
 }
 
 // expectedTheorems are the theorem names of --data by split (nil without
-// --data: merge then uses the inputs' sidecars).
+// --data). Merge counts missing theorems against the inputs' own theorem
+// lists (their sidecars' sessions); these names the theorems of a shard no
+// input ran, and are the expected set only for inputs without sidecars.
 func (a *app) expectedTheorems(backends map[string]bool) (map[string][]string, error) {
 	dir := a.cfg.Data
 	if dir == "" {

@@ -288,16 +288,13 @@ func (a *app) execute(ctx context.Context, sel *selection, st *stack, out *resul
 		MaxErrors:  a.cfg.Run.Breaker,
 		JobContext: func(ctx context.Context, j benchmarks.Job) context.Context { return model.WithAttempt(ctx, j.Attempt) }}
 	if dir := a.cfg.Run.Trace; dir != "" {
-		var keep func(benchmarks.Key) bool
-		if len(out.prev) > 0 {
-			keep = func(k benchmarks.Key) bool { return out.done[k] }
-		}
-		traces, err := benchmarks.OpenTraceWriter(dir, keep)
+		traces, err := benchmarks.OpenTraceWriter(dir, a.traceRun(sel, st, out))
 		if err != nil {
 			return nil, err
 		}
 		a.onExit("the traces", traces.Close)
 		r.Traces = traces
+		st.agent.Proposer = traces.Observe(st.agent.Proposer, model.AttemptFrom)
 	}
 	jobs := r.Jobs(sel.thms)
 	if out.meta != nil {
@@ -311,6 +308,22 @@ func (a *app) execute(ctx context.Context, sel *selection, st *stack, out *resul
 	a.say("proving %d theorems of miniF2F %s with %s + %s (%d at a time on %d checker processes, budget %d expansions x %d candidates, %s of search per theorem, %s per tactic)",
 		len(jobs), sel.split, sel.drv.Name, st.proposer.Name(), conc, a.workers(), ag.Search.Expansions, ag.Search.Samples, ag.TheoremTimeout, ag.Search.TacticTimeout)
 	return r.Run(ctx, sel.thms)
+}
+
+// traceRun names this session's --trace directory: the system and the
+// run (the sidecar's run and session ids; fresh ones without a sidecar).
+func (a *app) traceRun(sel *selection, st *stack, out *resultsFile) benchmarks.TraceRun {
+	tr := benchmarks.TraceRun{Backend: sel.drv.Name, Proposer: st.proposer.Name(), RunID: benchmarks.NewRunID(), Session: benchmarks.NewRunID()}
+	if st.llm != nil {
+		tr.Model = a.cfg.Model.Name
+	}
+	if a.cfg.Search.LlemmaParity {
+		tr.Mode = "llemma-parity"
+	}
+	if m := out.meta; m != nil && len(m.Sessions) > 0 {
+		tr.RunID, tr.Session = m.RunID, m.Sessions[len(m.Sessions)-1].ID
+	}
+	return tr
 }
 
 // summarize prints the summary of the selection (earlier sessions

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -373,72 +372,39 @@ func writeReplayRecord(path string, rec *replayRecord) error {
 // errTestSplit: a trace holds pairs of a split other than valid.
 var errTestSplit = errors.New("train: traces must come from the valid split only (the test split is never read for training)")
 
-// addTraces reads DIR/pairs.jsonl (proofs found: positives) and, with
-// negatives, the failed edges of DIR/coq/valid/*.json search trees.
+// addTraces reads the pairs of a --trace DIR (benchmarks.ReadPairs: both
+// layouts): the proofs' steps as positives and, with negatives, the
+// tactics that failed or timed out. A pair of any split but valid is
+// refused.
 func addTraces(b *model.KNNBuilder, dir string, negatives bool, say func(string, ...any)) error {
-	path := filepath.Join(dir, "pairs.jsonl")
-	data, err := os.ReadFile(path)
+	set, err := benchmarks.ReadPairs(dir)
 	if err != nil {
 		return fmt.Errorf("--traces %s: %w", dir, err)
 	}
-	sum := sha256.Sum256(data)
-	src := b.AddSource(model.KNNSource{Kind: "trace", Path: path, SHA256: hex.EncodeToString(sum[:])})
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	n, kept := 0, 0
-	for sc.Scan() {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
-			continue
-		}
-		var p benchmarks.Pair
-		if err := json.Unmarshal(line, &p); err != nil {
-			continue // a torn line of a killed run
-		}
+	if len(set.Files) == 0 {
+		return fmt.Errorf("--traces %s: no pairs or search trees there (a minif2f --trace directory)", dir)
+	}
+	src := b.AddSource(model.KNNSource{Kind: "trace", Path: dir, SHA256: set.SHA256})
+	n, kept, neg := 0, 0, 0
+	for _, p := range set.Pairs {
 		if p.Split != "valid" {
-			return fmt.Errorf("%w: %s has a pair of %s (split %q)", errTestSplit, path, p.Name, p.Split)
+			return fmt.Errorf("%w: %s has a pair of %s (split %q)", errTestSplit, dir, p.Name, p.Split)
 		}
 		if p.Backend != "" && p.Backend != "coq" {
 			continue
 		}
-		n++
-		if b.Add(src, strings.Split(p.State, "\n\n"), p.Tactic, true, 0) {
-			kept++
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("--traces %s: %w", path, err)
-	}
-	neg := 0
-	if negatives {
-		trees, err := filepath.Glob(filepath.Join(dir, "coq", "*", "*.json"))
-		if err != nil {
-			return err
-		}
-		sort.Strings(trees)
-		for _, t := range trees {
-			raw, err := os.ReadFile(t)
-			if err != nil {
-				return fmt.Errorf("--traces: %w", err)
+		switch {
+		case !p.Negative:
+			n++
+			if b.Add(src, strings.Split(p.State, "\n\n"), p.Tactic, true, 0) {
+				kept++
 			}
-			var tf benchmarks.TraceFile
-			if err := json.Unmarshal(raw, &tf); err != nil || tf.Trace == nil {
-				continue
-			}
-			if tf.Split != "valid" {
-				return fmt.Errorf("%w: %s is a trace of split %q", errTestSplit, t, tf.Split)
-			}
-			for _, e := range tf.Trace.Edges {
-				if (e.Outcome != "failed" && e.Outcome != "timeout") || e.From < 0 || e.From >= len(tf.Trace.Nodes) {
-					continue
-				}
-				goals := strings.Split(tf.Trace.Nodes[e.From].Key, "\n\x00\n")
-				if b.Add(src, goals, e.Tactic, false, e.Elapsed) {
-					neg++
-				}
+		case negatives && (p.Outcome == "failed" || p.Outcome == "timeout"):
+			if b.Add(src, strings.Split(p.State, "\n\n"), p.Tactic, false, p.Elapsed) {
+				neg++
 			}
 		}
 	}
-	say("train: %s: %d of %d proof pairs kept, %d failed tactics", path, kept, n, neg)
+	say("train: %s: %d of %d proof pairs kept, %d failed tactics", dir, kept, n, neg)
 	return nil
 }
