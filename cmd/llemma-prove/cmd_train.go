@@ -38,7 +38,7 @@ func init() {
 		short: "build the k-NN proposer's model: replay Coq stdlib proofs and read search traces of the valid split",
 		flags: func(fs *pflag.FlagSet) {
 			fs.String("stdlib", defaultStdlib, "standard-library theory dirs to replay, comma-separated, relative to $(coqc -where)/theories or absolute; \"none\" for none")
-			fs.StringSlice("traces", nil, "trace dirs of `minif2f --split valid --trace DIR` runs (their pairs.jsonl; valid split only)")
+			fs.StringSlice("traces", nil, "trace dirs of `minif2f --split valid --trace DIR` runs (their pairs: proof steps, and failed tactics with --negatives; valid split only)")
 			fs.Bool("negatives", false, "also learn from the traces' failed tactics, which lower similar candidates (off: on held-out valid pairs they lowered the mean reciprocal rank of the right tactic, 0.46 to 0.43)")
 			fs.String("out", model.DefaultKNNModel, "model file to write")
 			fs.Int("max-files", 0, "replay at most this many .v files (0: all)")
