@@ -38,6 +38,9 @@ type Runner struct {
 	// JobContext, when set, derives the ctx of one job (e.g. to tell the
 	// proposer which attempt it serves: model.WithAttempt).
 	JobContext func(ctx context.Context, job Job) context.Context
+	// Annotate, when set, completes a job's result line before it is
+	// written, under the job's ctx (e.g. with the model cost metered there).
+	Annotate func(ctx context.Context, job Job, res *Result)
 }
 
 // BreakerError is what Run returns when the circuit breaker stopped the
@@ -169,6 +172,9 @@ func (r *Runner) prove(ctx context.Context, job Job) (Result, prover.Outcome) {
 	out := r.Agent.Prove(ctx, thm)
 	res := NewResult(thm, r.Proposer, out)
 	res.Attempt = job.Attempt
+	if r.Annotate != nil {
+		r.Annotate(ctx, job, &res)
+	}
 	if r.Log != nil {
 		if res.Status == string(prover.StatusError) {
 			// Loud: an infrastructure fault is never a quiet line in a file.

@@ -285,8 +285,11 @@ func (a *app) execute(ctx context.Context, sel *selection, st *stack, out *resul
 	}
 	r := &benchmarks.Runner{Agent: st.agent, Proposer: st.proposer.Name(), Concurrency: conc, Sink: out.sink,
 		Progress: a.stderr, Log: a.log, Attempts: sel.attempts, Skip: func(k benchmarks.Key) bool { return out.done[k] },
-		MaxErrors:  a.cfg.Run.Breaker,
-		JobContext: func(ctx context.Context, j benchmarks.Job) context.Context { return model.WithAttempt(ctx, j.Attempt) }}
+		MaxErrors: a.cfg.Run.Breaker,
+		JobContext: func(ctx context.Context, j benchmarks.Job) context.Context {
+			return withCostMeter(model.WithAttempt(ctx, j.Attempt))
+		},
+		Annotate: addModelCost}
 	if dir := a.cfg.Run.Trace; dir != "" {
 		traces, err := benchmarks.OpenTraceWriter(dir, a.traceRun(sel, st, out))
 		if err != nil {
@@ -308,6 +311,28 @@ func (a *app) execute(ctx context.Context, sel *selection, st *stack, out *resul
 	a.say("proving %d theorems of miniF2F %s with %s + %s (%d at a time on %d checker processes, budget %d expansions x %d candidates, %s of search per theorem, %s per tactic)",
 		len(jobs), sel.split, sel.drv.Name, st.proposer.Name(), conc, a.workers(), ag.Search.Expansions, ag.Search.Samples, ag.TheoremTimeout, ag.Search.TacticTimeout)
 	return r.Run(ctx, sel.thms)
+}
+
+type costMeterKey struct{}
+
+// withCostMeter gives a job's ctx a model.Meter of its own: the cost of
+// its proposals, for its result line (addModelCost).
+func withCostMeter(ctx context.Context) context.Context {
+	m := &model.Meter{}
+	return context.WithValue(model.WithMeter(ctx, m), costMeterKey{}, m)
+}
+
+// addModelCost puts what the job's proposals cost at the model runtime on
+// its result line (none for a proposer that never called one).
+func addModelCost(ctx context.Context, _ benchmarks.Job, res *benchmarks.Result) {
+	m, ok := ctx.Value(costMeterKey{}).(*model.Meter)
+	if !ok {
+		return
+	}
+	if c := m.Cost(); c.Requests > 0 {
+		mc := benchmarks.ModelCost(c)
+		res.ModelCost = &mc
+	}
 }
 
 // traceRun names this session's --trace directory: the system and the

@@ -121,6 +121,11 @@ func TestTracesAcrossShardsAndSystems(t *testing.T) {
 		t.Fatalf("systems %+v", rep.Systems)
 	}
 
+	// The LLM's lines carry what its proposals cost; the portfolio's none.
+	if m := rep.Systems[0].Cost.Model; m == nil || m.Requests == 0 || m.Proposals == 0 || m.ProposeS <= 0 || rep.Systems[1].Cost.Model != nil {
+		t.Errorf("model cost: llm %+v, portfolio %+v", rep.Systems[0].Cost.Model, rep.Systems[1].Cost.Model)
+	}
+
 	// Each proved cell's tree is its own system's: the trees the HTML draws
 	// agree with the results, so count the proofs marked on them.
 	proofs, steps, llmSteps := 0, 0, 0
