@@ -43,8 +43,9 @@ var ErrTraceRun = errors.New("benchmarks: a --trace writer needs a run id and a 
 
 // OpenTraceWriter opens run's directory under root for appending: it
 // writes run.json when it is not there yet and opens the session's pairs
-// and prompts files (created, appended, never truncated). Nothing written
-// by other runs, systems or sessions is touched.
+// file (created, appended, never truncated; its prompts file likewise, at
+// the first prompt). Nothing written by other runs, systems or sessions is
+// touched.
 func OpenTraceWriter(root string, run TraceRun) (*TraceWriter, error) {
 	if run.RunID == "" || run.Session == "" {
 		return nil, ErrTraceRun
@@ -66,10 +67,6 @@ func OpenTraceWriter(root string, run TraceRun) (*TraceWriter, error) {
 	w := &TraceWriter{root: root, run: run, dir: dir, written: map[string]bool{}, seen: map[Key]*observed{}}
 	var err error
 	if w.pairs, err = openAppend(filepath.Join(dir, "pairs."+slug(run.Session)+".jsonl")); err != nil {
-		return nil, fmt.Errorf("--trace %s: %w", root, err)
-	}
-	if w.prompts, err = openAppend(filepath.Join(dir, "prompts."+slug(run.Session)+".jsonl")); err != nil {
-		w.pairs.Close()
 		return nil, fmt.Errorf("--trace %s: %w", root, err)
 	}
 	return w, nil
@@ -256,6 +253,13 @@ func (w *TraceWriter) Write(r Result, tr *search.Trace) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if pbuf.Len() > 0 {
+		if w.prompts == nil { // the session's first prompt
+			f, err := openAppend(filepath.Join(w.dir, "prompts."+slug(w.run.Session)+".jsonl"))
+			if err != nil {
+				return fmt.Errorf("writing prompts: %w", err)
+			}
+			w.prompts = f
+		}
 		if _, err := w.prompts.Write(pbuf.Bytes()); err != nil {
 			return fmt.Errorf("writing prompts: %w", err)
 		}
@@ -299,5 +303,11 @@ func (w *TraceWriter) renderPrompt(pr Prompter, ob *observed, key string, buf *b
 
 // Close closes the session's files.
 func (w *TraceWriter) Close() error {
-	return errors.Join(w.pairs.Close(), w.prompts.Close())
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	err := w.pairs.Close()
+	if w.prompts != nil {
+		err = errors.Join(err, w.prompts.Close())
+	}
+	return err
 }
