@@ -341,3 +341,27 @@ func TestLlemmaFailure(t *testing.T) {
 		}
 	}
 }
+
+// --llemma-parity decodes with beam search at temperature 0 whatever
+// model.temperature says: the config (and so --llemma-json) says what ran.
+func TestReportParityDecoding(t *testing.T) {
+	t.Parallel()
+	in := ReportInput{Path: "p.jsonl", Results: []Result{{Name: "x", Split: "test", Backend: "lean", Proposer: "llm:m", Status: "failed"}},
+		Meta: &Meta{RunID: "p", Verdict: map[string]string{"backend": "lean", "proposer": "llm", "llemma-parity": "true",
+			"model.name": "m", "model.temperature": "1", "model.beam": "false", "model.prompt": "llemma"}}}
+	rep, err := BuildReport([]ReportInput{in}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rep.Systems[0].Config
+	if c.Temperature == nil || *c.Temperature != 0 || !c.Beam || !strings.HasPrefix(c.Decoding, "Llemma parity") ||
+		c.Prompt != "llemma-original" || !strings.Contains(c.Search, "parity") {
+		t.Errorf("parity config %+v", c)
+	}
+	var b bytes.Buffer
+	if err := rep.WriteLlemmaJSON(&b); err != nil || !strings.Contains(b.String(), `"temperatures": [
+      0
+    ]`) {
+		t.Errorf("parity export: %v\n%s", err, b.String())
+	}
+}
