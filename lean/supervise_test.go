@@ -85,18 +85,6 @@ func simPids(t *testing.T, logPath, event string) []int {
 	return pids
 }
 
-// running reports whether pid is a live process (not gone, not a zombie
-// waiting for its parent).
-func running(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	f := strings.Fields(string(b[i+1:]))
-	return len(f) > 0 && f[0] != "Z"
-}
-
 // TestCrashLoopBreaksBackend: a REPL that fails on every 3rd request
 // (header first) answers the header and the statement and then fails
 // under every tactic, on every fresh process. The backend counts one
@@ -269,7 +257,7 @@ func TestHeaderHangBoundedByCaller(t *testing.T) {
 		t.Errorf("message %q does not state the real wait and the limit", err)
 	}
 	for _, pid := range simPids(t, logPath, "START") {
-		if running(pid) {
+		if alive(pid) {
 			t.Errorf("the hung repl %d still runs after Open returned", pid)
 		}
 	}
@@ -453,7 +441,7 @@ func TestNoStrayProcessAfterClose(t *testing.T) {
 		t.Fatalf("%d repls and %d children logged, want 2 and 2", len(repls), len(children))
 	}
 	for _, pid := range append(repls, children...) {
-		if running(pid) {
+		if alive(pid) {
 			t.Errorf("process %d still runs after Close", pid)
 		}
 	}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/llemma-prove/llemma-prove/internal/sandbox"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
@@ -424,8 +426,25 @@ func TestVerifyCrashAndCancel(t *testing.T) {
 	}
 }
 
-// alive reports whether pid is a live, non-zombie process.
+// alive reports whether pid is a live, non-zombie process. A process sent
+// SIGKILL a moment ago may still be on its way out (its pipes already
+// closed, its /proc state not yet Z), so it is given up to 5 s to exit:
+// the wait is on its pidfd, which becomes readable when it has
+// terminated, and /proc only decides where pidfds are not supported.
 func alive(pid int) bool {
+	if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+		defer unix.Close(fd)
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		for {
+			n, err := unix.Poll(fds, 5000)
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return err != nil || n == 0
+		}
+	} else if errors.Is(err, unix.ESRCH) {
+		return false
+	}
 	b, err := os.ReadFile(filepath.Join("/proc", itoa(pid), "stat"))
 	if err != nil {
 		return false
