@@ -42,6 +42,18 @@ const Prelude = "From Coq Require Import Arith ZArith Lia Lra Psatz Field Ring Z
 // only when its proof uses the tactic.
 const IntervalPrelude = "From Interval Require Import Tactic."
 
+// HammerPrelude loads CoqHammer's ATP-free tactics (Debian's
+// libcoq-hammer: sauto, qauto, hauto, sfirstorder, hecrush...). It is sent
+// to every coqtop when the library is installed (no external prover runs:
+// these are Ltac and an OCaml plugin) and written into a verified file only
+// when its proof uses one of HammerTactics. It brings the axiom
+// Coq.Logic.Eqdep.Eq_rect_eq.eq_rect_eq into the environment (through
+// Program.Equality), which DefaultAllowedAxioms accepts.
+const HammerPrelude = "From Hammer Require Import Tactics."
+
+// HammerTactics are the tactics of HammerPrelude a proof may name.
+var HammerTactics = []string{"sauto", "qauto", "hauto", "sfirstorder", "hecrush", "scrush", "srun", "strivial", "sblast", "ssimpl", "sintuition", "sdone"}
+
 // Config configures the Coq backend. Zero fields take the defaults.
 type Config struct {
 	Coqtop []string // command for one coqtop (default coqtop -quiet -emacs)
@@ -171,6 +183,9 @@ type Backend struct {
 
 	libOnce sync.Once
 	coqLib  string // coqc -where: read by the sandboxed checkers
+
+	hammerOnce sync.Once
+	hammer     bool // CoqHammer's tactics are installed
 }
 
 // Stats counts the backend's process events and their cost, for the
@@ -303,6 +318,9 @@ func (b *Backend) startWarm(ctx context.Context, _ string) (*coqtop, error) {
 		sentences := []string{"Set Silent.", "Set Printing Width 1000.", Prelude}
 		if b.cfg.Interval {
 			sentences = append(sentences, IntervalPrelude)
+		}
+		if b.hammerInstalled() {
+			sentences = append(sentences, HammerPrelude)
 		}
 		for _, s := range sentences {
 			var r reply

@@ -27,6 +27,10 @@ func (b *Backend) Assemble(thm prover.Theorem, proof []string) string {
 		sb.WriteString(IntervalPrelude)
 		sb.WriteString("\n")
 	}
+	if usesHammer(proof) {
+		sb.WriteString(HammerPrelude)
+		sb.WriteString("\n")
+	}
 	sb.WriteString(thm.Header)
 	sb.WriteString(thm.Statement)
 	sb.WriteString("\nProof.\n")
@@ -39,7 +43,32 @@ func (b *Backend) Assemble(thm prover.Theorem, proof []string) string {
 	return sb.String()
 }
 
-var intervalRE = regexp.MustCompile(`\binterval\b`)
+var (
+	intervalRE = regexp.MustCompile(`\binterval\b`)
+	hammerRE   = regexp.MustCompile(`\b(?:` + strings.Join(HammerTactics, "|") + `)\b`)
+)
+
+// usesHammer reports whether a proof calls one of HammerTactics.
+func usesHammer(proof []string) bool {
+	for _, t := range proof {
+		if hammerRE.MatchString(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// hammerInstalled reports (once per backend) whether CoqHammer's tactics
+// library is installed beside Coq's.
+func (b *Backend) hammerInstalled() bool {
+	b.hammerOnce.Do(func() {
+		if lib := b.lib(); lib != "" {
+			_, err := os.Stat(filepath.Join(lib, "user-contrib", "Hammer", "Tactics", "Tactics.vo"))
+			b.hammer = err == nil
+		}
+	})
+	return b.hammer
+}
 
 // usesInterval reports whether a proof calls the interval tactic.
 func usesInterval(proof []string) bool {
@@ -95,19 +124,25 @@ func (b *Backend) tool(ctx context.Context, dir string, argv []string, rw []stri
 // policy is the sandbox of a checker process: read the system and Coq's
 // installed library, write only the job directory, no network.
 func (b *Backend) policy(rw, ro []string) *sandbox.Policy {
-	b.libOnce.Do(func() {
-		if res, err := supervise.Run(context.Background(), supervise.Spec{Argv: []string{b.cfg.Coqc, "-where"}}, 30*time.Second); err == nil {
-			b.coqLib = strings.TrimSpace(string(res.Stdout))
-		}
-	})
 	read := append(sandbox.SystemReadOnly(), ro...)
-	if b.coqLib != "" {
-		read = append(read, b.coqLib)
+	if lib := b.lib(); lib != "" {
+		read = append(read, lib)
 	}
 	if p, err := exec.LookPath(b.cfg.Coqc); err == nil {
 		read = append(read, filepath.Dir(p))
 	}
 	return &sandbox.Policy{ReadOnly: read, ReadWrite: rw, NoNetwork: true}
+}
+
+// lib is Coq's library directory, coqc -where ("" when it fails), asked
+// once per backend.
+func (b *Backend) lib() string {
+	b.libOnce.Do(func() {
+		if res, err := supervise.Run(context.Background(), supervise.Spec{Argv: []string{b.cfg.Coqc, "-where"}}, 30*time.Second); err == nil {
+			b.coqLib = strings.TrimSpace(string(res.Stdout))
+		}
+	})
+	return b.coqLib
 }
 
 // checkerPath is the PATH of a sandboxed checker: coqc's directory and
@@ -160,5 +195,44 @@ func Doctor(ctx context.Context, cfg Config) []prover.Check {
 	} else {
 		c.Detail = "coqc -where failed"
 	}
-	return append(checks, c)
+	checks = append(checks, c)
+	return append(checks, automationChecks(ctx, cfg)...)
+}
+
+// automationChecks are the optional tools of the GPU-free proposers:
+// CoqHammer's tactics (sauto and friends, loaded when installed), csdp
+// (psatz), and the external provers CoqHammer's `hammer` calls (not used
+// by the portfolio: its reconstructions are sauto calls).
+func automationChecks(ctx context.Context, cfg Config) []prover.Check {
+	var checks []prover.Check
+	h := prover.Check{Name: "CoqHammer tactics", Optional: true, Fix: "apt-get install -y libcoq-hammer"}
+	if out, err := exec.CommandContext(ctx, cfg.Coqc, "-where").Output(); err == nil {
+		f := filepath.Join(strings.TrimSpace(string(out)), "user-contrib", "Hammer", "Tactics", "Tactics.vo")
+		if _, err := os.Stat(f); err == nil {
+			h.OK, h.Detail, h.Fix = true, filepath.Dir(f)+" (loaded in every coqtop: sauto, hauto, sfirstorder...)", ""
+		} else {
+			h.Detail = "not installed: the portfolio's sauto family is unavailable"
+		}
+	} else {
+		h.Detail = "coqc -where failed"
+	}
+	checks = append(checks, h)
+	for _, t := range []struct{ name, pkg, use string }{
+		{"csdp", "coinor-csdp", "psatz (nonlinear real and integer goals)"},
+		{"eprover", "eprover", "CoqHammer's hammer (not used by the portfolio)"},
+		{"cvc4", "cvc4", "CoqHammer's hammer (not used by the portfolio; it also wants CoqHammer's htimeout)"},
+		{"z3_tptp", "", "CoqHammer's hammer (not used by the portfolio); Debian's z3 ships no TPTP front end, so hammer runs without Z3"},
+	} {
+		c := prover.Check{Name: t.name, Optional: true, Fix: "apt-get install -y " + t.pkg}
+		if t.pkg == "" {
+			c.Fix = "build z3's examples/tptp as z3_tptp on PATH (optional)"
+		}
+		if path, err := exec.LookPath(t.name); err == nil {
+			c.OK, c.Detail, c.Fix = true, path+" for "+t.use, ""
+		} else {
+			c.Detail = "not found on PATH; needed by " + t.use
+		}
+		checks = append(checks, c)
+	}
+	return checks
 }

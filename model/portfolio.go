@@ -22,6 +22,9 @@ type Portfolio struct {
 	// Interval adds Coq's `interval` tactic (libcoq-interval), for backends
 	// whose processes load it.
 	Interval bool
+	// Disabled lists levers (candidate families, see Levers) left out,
+	// for ablations; DisabledLevers adds to it at link time.
+	Disabled []string
 }
 
 var _ prover.Proposer = (*Portfolio)(nil)
@@ -36,7 +39,7 @@ func (p *Portfolio) Propose(ctx context.Context, req prover.ProposalRequest) ([]
 	var cands []prover.Candidate
 	switch p.Backend {
 	case "", "coq":
-		cands = coqCandidates(req, p.Interval)
+		cands = p.coqCandidates(req)
 	case "lean":
 		cands = leanCandidates(req)
 	case "isabelle":
@@ -151,17 +154,18 @@ var (
 	rTypeRE    = regexp.MustCompile(`\b[A-Za-z_][\w']* : R\b|: R ->|-> R\b|\(\w+ : R\)`)
 	eqVarRE    = regexp.MustCompile(`^([\p{L}_][\p{L}\p{N}_']*) = `)
 	eqVarRevRE = regexp.MustCompile(` = ([\p{L}_][\p{L}\p{N}_']*)$`)
-	funcHypRE  = regexp.MustCompile(`^forall [^,]+, (\w+) [^=]+ = `)
-	numeralRE  = regexp.MustCompile(`\b\d+\b`)
-	divRE      = regexp.MustCompile(`[^/]/[^/\\]`)
+	// The conclusion of a function-defining hypothesis: f args = ...
+	funcEqRE  = regexp.MustCompile(`^[\p{L}_][\p{L}\p{N}_']* [\p{L}\p{N}_(][^=]*[^<>=]= `)
+	numeralRE = regexp.MustCompile(`\b\d+\b`)
+	divRE     = regexp.MustCompile(`[^/]/[^/\\]`)
 )
 
 func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 
 // coqCandidates builds the Coq portfolio for one state.
-func coqCandidates(req prover.ProposalRequest, interval bool) []prover.Candidate {
+func (p *Portfolio) coqCandidates(req prover.ProposalRequest) []prover.Candidate {
 	g := parseCoqGoal(req.State.Goals)
-	g.interval = interval
+	g.interval = p.Interval
 	// Under `Open Scope R_scope` a closed goal shows no type at all.
 	if strings.Contains(req.Theorem.Header, "R_scope") {
 		g.real = true
@@ -193,7 +197,7 @@ func coqCandidates(req prover.ProposalRequest, interval bool) []prover.Candidate
 			if eqVarRE.MatchString(h.typ) || eqVarRevRE.MatchString(h.typ) {
 				hasVarEq = true
 			}
-			if funcHypRE.MatchString(h.typ) {
+			if definesFunction(h.typ) {
 				rewrites = append(rewrites, n)
 			}
 		}
@@ -209,15 +213,32 @@ func coqCandidates(req prover.ProposalRequest, interval bool) []prover.Candidate
 		subst   bool // also try after intros; subst
 		all     bool // also try on every goal at once
 	}
+	// With LeverPrune (the default) the closers that never paid on the
+	// valid split's traces get shorter leashes, and field_simplify runs
+	// only where there is a division to clear.
+	prune := p.on(LeverPrune)
+	leash := func(full, pruned int) int {
+		if prune {
+			return pruned
+		}
+		return full
+	}
+	hasDiv := divRE.MatchString(all(g))
 	var closers []closer
 	if g.real {
 		closers = append(closers,
 			closer{"lra", -0.05, 1500, true, true},
 			closer{"nra", -0.10, 2500, true, true},
 			closer{"field", -0.30, 1000, true, false},
-			closer{"field_simplify; lra", -0.45, 1500, false, false},
-			closer{"field_simplify; nra", -0.50, 2500, false, false},
-			closer{"ring", -0.60, 800, false, false},
+		)
+		if hasDiv || !prune {
+			closers = append(closers,
+				closer{"field_simplify; lra", -0.45, 1500, false, false},
+				closer{"field_simplify; nra", -0.50, 2500, false, false},
+			)
+		}
+		closers = append(closers,
+			closer{"ring", -0.60, leash(800, 500), false, false},
 			closer{"psatz R 3", -1.20, 2500, false, false},
 		)
 	}
@@ -226,16 +247,16 @@ func coqCandidates(req prover.ProposalRequest, interval bool) []prover.Candidate
 			closer{"lia", -0.05, 1500, true, true},
 			closer{"nia", -0.15, 2500, true, true},
 			closer{"reflexivity", -0.20, 1000, true, false},
-			closer{"simpl; lia", -0.35, 1500, true, false},
+			closer{"simpl; lia", -0.35, leash(1500, 1000), true, false},
 			closer{"psatz Z 3", -1.30, 2500, false, false},
 		)
 		if len(g.hyps) == 0 || needIntros || hasVarEq {
-			closers = append(closers, closer{"vm_compute; reflexivity", -0.40, 2500, true, false})
+			closers = append(closers, closer{"vm_compute; reflexivity", -0.40, leash(2500, 1500), true, false})
 		}
 	}
 	closers = append(closers,
-		closer{"auto", -0.30, 1000, true, true},
-		closer{"tauto", -0.60, 800, false, false},
+		closer{"auto", -0.30, leash(1000, 500), true, true},
+		closer{"tauto", -0.60, leash(800, 500), false, false},
 	)
 	for _, cl := range closers {
 		c.add(cl.score, ms(cl.timeout), pre+cl.tac+".")
@@ -273,6 +294,10 @@ func coqCandidates(req prover.ProposalRequest, interval bool) []prover.Candidate
 	// Functions given by an equation: rewrite them away, then decide.
 	for _, h := range rewrites {
 		for _, cl := range []string{"lra", "nra", "lia", "field", "reflexivity"} {
+			real := cl == "lra" || cl == "nra" || cl == "field"
+			if prune && (real && !g.real || !real && !g.integ) {
+				continue
+			}
 			c.add(-0.55, ms(2000), fmt.Sprintf("%srewrite !%s; %s.", pre, h, cl))
 		}
 		c.add(-0.8, ms(1000), fmt.Sprintf("%srewrite !%s in *.", pre, h))
@@ -379,19 +404,41 @@ func coqCandidates(req prover.ProposalRequest, interval bool) []prover.Candidate
 		c.add(-0.75, ms(1500), pre+"field_simplify_eq.")
 	}
 	if strings.Contains(concl, "Rabs") {
-		c.add(-0.8, ms(1000), "unfold Rabs; repeat destruct Rcase_abs; lra.")
+		if !prune { // split_Rabs; lra does the same
+			c.add(-0.8, ms(1000), "unfold Rabs; repeat destruct Rcase_abs; lra.")
+		}
 	}
 	if strings.Contains(concl, "sqrt") {
 		c.add(-1.0, ms(1000), "rewrite sqrt_square; lra.")
 	}
-	if strings.Contains(concl, "mod") || strings.Contains(concl, "/") {
+	// vm_compute decides closed computations over nat and Z; over R (an
+	// axiomatised type) it never closes anything.
+	if !g.real && (strings.Contains(concl, "mod") || strings.Contains(concl, "/")) {
 		c.add(-0.8, ms(2000), "intros; subst; vm_compute; reflexivity.")
 	}
+	p.coqLevers(&c, g, pre, rewrites)
 	c.add(-0.9, ms(800), "simpl.")
 	if g.others > 0 {
 		c.add(-0.95, ms(1000), "all: simpl.")
 	}
 	return c.list
+}
+
+// definesFunction reports whether a hypothesis defines a function, maybe
+// under conditions: forall x..., [P x -> ...] f x... = RHS.
+func definesFunction(typ string) bool {
+	if !strings.HasPrefix(typ, "forall ") {
+		return false
+	}
+	i := strings.Index(typ, ", ")
+	if i < 0 {
+		return false
+	}
+	body := typ[i+2:]
+	if j := strings.LastIndex(body, " -> "); j >= 0 {
+		body = body[j+4:]
+	}
+	return funcEqRE.MatchString(body)
 }
 
 // all is the goal's text: conclusion and hypotheses.
