@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/spf13/pflag"
 
@@ -68,6 +69,10 @@ func usage(w io.Writer) {
 // every resource the command registered with app.onExit is released
 // before run returns, whatever the exit path.
 func run(ctx context.Context, argv []string, stdout, stderr io.Writer) (err error) {
+	// The progress line, the logger and the summary write stderr from
+	// several goroutines; one lock keeps their lines whole whatever the
+	// writer is (a terminal, a file, a test's buffer).
+	stderr = &lockedWriter{w: stderr}
 	global, rest, err := splitGlobal(argv)
 	if err != nil {
 		return err
@@ -262,4 +267,16 @@ func keys(groups ...[]string) []string {
 		out = append(out, g...)
 	}
 	return out
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
