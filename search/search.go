@@ -15,6 +15,21 @@
 // way. The search stops at the first proof, when the root fails or is
 // exhausted, or when a budget runs out. The proof returned is the shortest
 // one in the graph.
+//
+// # Speculation
+//
+// An Env that is also a Prefetcher is asked for the candidates of the next
+// Config.Speculate frontier nodes while the current node's are checked:
+// after a node is popped, the search peeks (without popping) at the nodes
+// that would be expanded next if the expansion added nothing, and calls
+// Prefetch for those not yet asked for; a prefetched node that has left
+// that window (the expansion added cheaper nodes, or it was expanded, or
+// its path changed) is dropped with Drop. Which node is expanded next, and
+// with which candidates, does not depend on speculation: only when the
+// proposals are requested does, so a search with Speculate off and one with
+// it on expand the same nodes in the same order and find the same proof,
+// provided the Env's Candidates answer the same for the same state and
+// path whether prefetched or not.
 package search
 
 import (
@@ -23,6 +38,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -80,11 +96,46 @@ type Env interface {
 	Apply(ctx context.Context, s State, tactic string, timeout time.Duration) (Step, error)
 }
 
+// Prefetcher is an optional extension of Env: an Env that can propose in
+// the background. The search calls it from the goroutine that calls
+// Candidates and Apply, never concurrently with them.
+type Prefetcher interface {
+	// Prefetch starts proposing for states (paths[i] is the path of
+	// states[i], as Candidates would get it) and returns at once; a later
+	// Candidates for one of them with the same path may use the result.
+	// The work ends with ctx.
+	Prefetch(ctx context.Context, states []State, paths [][]string)
+	// Drop abandons the prefetch of s: the search will not use it (soon).
+	//
+	// At any time at most Config.Speculate prefetches are outstanding
+	// besides the one of the node being expanded, each for a distinct
+	// state, and each one ends in exactly one Drop or one Candidates for
+	// its state and path.
+	Drop(s State)
+}
+
+// DefaultSpeculate is Config.Speculate when zero.
+const DefaultSpeculate = 1
+
+// NoSpeculation turns speculation off (Config.Speculate).
+const NoSpeculation = -1
+
+// ErrBudget is the context cause a caller gives when the theorem's budget
+// is spent in a unit the search does not see (checker CPU time, say): like
+// a deadline, it ends the search with OutcomeTimeout.
+var ErrBudget = errors.New("search: theorem budget spent")
+
 // Config is the search budget.
 type Config struct {
 	Expansions    int           // nodes expanded at most (Llemma: 100)
 	Samples       int           // candidates tried per expansion at most (Llemma: 32)
 	TacticTimeout time.Duration // per tactic (10 s)
+	// Speculate is how many frontier nodes beyond the one being expanded
+	// have their candidates requested ahead, from an Env that is a
+	// Prefetcher (see the package documentation): 0 means
+	// DefaultSpeculate, a negative value (NoSpeculation) none. It changes
+	// when proposals are requested, never what is expanded.
+	Speculate int
 	// LlemmaParity mimics Llemma's proofsearch.py for comparisons: states
 	// are not merged (a tree, not a DAG), a new state is dropped only when
 	// an equal state was already expanded, and failure is not propagated,
@@ -119,6 +170,17 @@ type Result struct {
 	TacticChecks int
 	Err          error // for OutcomeError
 	Trace        Trace
+	// Speculation counts the nodes whose candidates were requested ahead
+	// (Prefetch), those expanded afterwards with the same path (used), and
+	// those dropped (their proposals wasted): Prefetched = Used + Dropped.
+	Speculation Speculation
+}
+
+// Speculation counts a search's prefetches.
+type Speculation struct {
+	Prefetched int `json:"prefetched"`
+	Used       int `json:"used"`
+	Dropped    int `json:"dropped"`
 }
 
 // ErrNoRoot is returned by Run for a root with an empty key.
@@ -165,6 +227,11 @@ type searcher struct {
 	trace   *Trace
 	now     func() time.Time
 	start   time.Time
+	// pf is the Env as a Prefetcher (nil: no speculation); spec maps each
+	// node with a prefetch outstanding to the path it was requested with.
+	pf   Prefetcher
+	spec map[*node][]string
+	sc   Speculation
 }
 
 // Run searches for a proof of root. The ctx's deadline is the theorem's
@@ -184,7 +251,13 @@ func run(ctx context.Context, env Env, root State, cfg Config, now func() time.T
 	if cfg.TacticTimeout <= 0 {
 		cfg.TacticTimeout = def.TacticTimeout
 	}
+	if cfg.Speculate == 0 {
+		cfg.Speculate = DefaultSpeculate
+	}
 	s := &searcher{env: env, cfg: cfg, byKey: map[string]int{}, visited: map[string]bool{}, now: now, start: now()}
+	if pf, ok := env.(Prefetcher); ok && cfg.Speculate > 0 {
+		s.pf, s.spec = pf, map[*node][]string{}
+	}
 	s.trace = &Trace{}
 	res := Result{Trace: *s.trace}
 	if root.Key == "" {
@@ -193,6 +266,8 @@ func run(ctx context.Context, env Env, root State, cfg Config, now func() time.T
 	}
 	s.add(root, 0, nil, -1)
 	res = s.loop(ctx)
+	s.dropAll()
+	res.Speculation = s.sc
 	res.Trace = *s.trace
 	res.Trace.Elapsed = now().Sub(s.start)
 	return res
@@ -226,6 +301,7 @@ func (s *searcher) loop(ctx context.Context) Result {
 			continue
 		}
 		res.Expansions++
+		s.speculate(ctx, n, res.Expansions < s.cfg.Expansions)
 		found, checks, err := s.expand(ctx, n)
 		res.TacticChecks += checks
 		if err != nil {
@@ -250,10 +326,126 @@ func (s *searcher) stopped(ctx context.Context) (Outcome, bool) {
 	if ctx.Err() == nil {
 		return "", false
 	}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(context.Cause(ctx), ErrBudget) {
 		return OutcomeTimeout, true
 	}
 	return OutcomeCanceled, true
+}
+
+// speculate is called with n just popped for expansion: n's own prefetch
+// (if any) is used now, prefetches that left the window of the next
+// Speculate nodes are dropped, and the window's new nodes are prefetched
+// (when more expansions are allowed after n).
+func (s *searcher) speculate(ctx context.Context, n *node, more bool) {
+	if s.pf == nil {
+		return
+	}
+	if p, ok := s.spec[n]; ok {
+		delete(s.spec, n)
+		if slices.Equal(p, n.path) {
+			s.sc.Used++
+		} else {
+			s.drop(n)
+		}
+	}
+	for m := range s.spec {
+		if m.state.ID == n.state.ID {
+			// Another node of n's state (Llemma parity keeps equal states
+			// apart): the Env knows prefetches by state, and is about to be
+			// asked for n's.
+			delete(s.spec, m)
+			s.drop(m)
+		}
+	}
+	var window []*node
+	if more {
+		window = s.peek(s.cfg.Speculate)
+	}
+	in := make(map[*node]bool, len(window))
+	for _, w := range window {
+		in[w] = true
+	}
+	for m, p := range s.spec {
+		if !in[m] || !slices.Equal(p, m.path) {
+			delete(s.spec, m)
+			s.drop(m)
+		}
+	}
+	ids := map[StateID]bool{n.state.ID: true}
+	for m := range s.spec {
+		ids[m.state.ID] = true
+	}
+	var states []State
+	var paths [][]string
+	for _, w := range window {
+		if _, ok := s.spec[w]; ok || ids[w.state.ID] {
+			// Asked for already, or the same state is, for another node
+			// (Llemma parity keeps equal states apart): the Env knows a
+			// prefetch by its state.
+			continue
+		}
+		ids[w.state.ID] = true
+		s.spec[w] = w.path
+		s.sc.Prefetched++
+		states = append(states, w.state)
+		paths = append(paths, w.path)
+	}
+	if len(states) > 0 {
+		s.pf.Prefetch(ctx, states, paths)
+	}
+}
+
+// drop counts a prefetch as wasted and tells the Env.
+func (s *searcher) drop(n *node) {
+	s.sc.Dropped++
+	s.pf.Drop(n.state)
+}
+
+// dropAll drops every prefetch still outstanding (the search is over).
+func (s *searcher) dropAll() {
+	for m := range s.spec {
+		delete(s.spec, m)
+		s.drop(m)
+	}
+}
+
+// peek returns the next k nodes the frontier would yield (open and not
+// expanded), best first, without popping them: a best-first walk of the
+// heap from its root, which visits O(k) entries besides stale ones.
+func (s *searcher) peek(k int) []*node {
+	if k <= 0 || len(s.queue) == 0 {
+		return nil
+	}
+	var out []*node
+	w := &heapWalk{f: s.queue, idx: []int{0}}
+	for w.Len() > 0 && len(out) < k {
+		i := heap.Pop(w).(int)
+		if n := s.queue[i]; n.status == open && !n.expanded {
+			out = append(out, n)
+		}
+		for _, c := range []int{2*i + 1, 2*i + 2} {
+			if c < len(s.queue) {
+				heap.Push(w, c)
+			}
+		}
+	}
+	return out
+}
+
+// heapWalk is a heap of indices into a frontier, in the frontier's order.
+type heapWalk struct {
+	f   frontier
+	idx []int
+}
+
+func (w *heapWalk) Len() int           { return len(w.idx) }
+func (w *heapWalk) Less(i, j int) bool { return w.f.Less(w.idx[i], w.idx[j]) }
+func (w *heapWalk) Swap(i, j int)      { w.idx[i], w.idx[j] = w.idx[j], w.idx[i] }
+func (w *heapWalk) Push(x any)         { w.idx = append(w.idx, x.(int)) }
+func (w *heapWalk) Pop() any {
+	i := w.idx[len(w.idx)-1]
+	w.idx = w.idx[:len(w.idx)-1]
+	return i
 }
 
 // expand proposes candidates for n and applies them in descending score
