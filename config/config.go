@@ -46,7 +46,7 @@ type Config struct {
 type Search struct {
 	Expansions     int           `key:"expansions" verdict:"true" doc:"nodes expanded per theorem (0: 100 with an LLM, 12 with the GPU-free proposers)"`
 	Samples        int           `key:"samples" verdict:"true" doc:"candidates per expansion (0: 32 with an LLM, 64 otherwise)"`
-	TheoremTimeout time.Duration `key:"theorem-timeout" verdict:"true" doc:"search time per theorem, setup and final check excluded (0: 600s with an LLM, 15s otherwise)"`
+	TheoremTimeout time.Duration `key:"theorem-timeout" verdict:"true" doc:"tactic time per theorem (checker CPU where measured), model waits, setup and final check excluded; the search wall time is bounded at 4x this + 1m (0: 600s with an LLM, 15s otherwise)"`
 	TacticTimeout  time.Duration `key:"tactic-timeout" verdict:"true" doc:"time per tactic (0: 10s with an LLM, 3s otherwise)"`
 	SetupTimeout   time.Duration `key:"setup-timeout" doc:"process start and load of one theorem's header and statement; past it the theorem is an error (setup-timeout), not a verdict (0: 2m)"`
 	VerifyTimeout  time.Duration `key:"verify-timeout" doc:"final check of one proof; past it the theorem is an error (verify) (0: 2m)"`

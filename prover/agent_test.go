@@ -24,11 +24,16 @@ type agentFakeSession struct {
 	block  bool
 	ctxErr bool // with block: return the ctx error instead of a StepTimeout
 	err    error
+	// cpu makes the session a CPUMeter; each Apply costs cpuPerApply of
+	// (simulated) checker CPU.
+	cpu         bool
+	cpuPerApply time.Duration
 
 	mu      sync.Mutex
 	goals   map[StateID]string
 	applied []string
 	closed  int
+	spent   time.Duration
 }
 
 func (s *agentFakeSession) Root() State {
@@ -44,6 +49,7 @@ func (s *agentFakeSession) Root() State {
 func (s *agentFakeSession) Apply(ctx context.Context, from StateID, tactic string, timeout time.Duration) (StepResult, error) {
 	s.mu.Lock()
 	s.applied = append(s.applied, tactic)
+	s.spent += min(s.cpuPerApply, timeout)
 	goal, ok := s.goals[from]
 	s.mu.Unlock()
 	if !ok {
@@ -110,7 +116,19 @@ func (b *agentFakeBackend) Open(ctx context.Context, thm Theorem) (Session, erro
 	if b.openErr != nil {
 		return nil, b.openErr
 	}
+	if b.sess != nil && b.sess.cpu {
+		return cpuFakeSession{b.sess}, nil
+	}
 	return b.sess, nil
+}
+
+// cpuFakeSession is an agentFakeSession that measures (simulated) CPU.
+type cpuFakeSession struct{ *agentFakeSession }
+
+func (s cpuFakeSession) TacticCPU() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.spent
 }
 
 func (b *agentFakeBackend) Policy() Policy { return testPolicy{} }
@@ -387,6 +405,7 @@ func TestAgentEnds(t *testing.T) {
 		timeout time.Duration // Agent.TheoremTimeout
 		setup   time.Duration // Agent.SetupTimeout
 		verify  time.Duration // Agent.VerifyTimeout
+		wall    time.Duration // Agent.WallBackstop
 		ctx     func(context.Context) (context.Context, context.CancelFunc)
 		cancel  bool // cancel the ctx from inside the proposer
 		status  Status
@@ -455,8 +474,14 @@ func TestAgentEnds(t *testing.T) {
 			status: StatusError, cause: CauseModelUnavailable, end: search.OutcomeError, errHas: "connection refused",
 		},
 		{
-			name: "model never answers", sess: &agentFakeSession{root: "g"}, prop: &agentFakeProposer{block: true}, timeout: short,
-			status: StatusError, cause: CauseModel, end: search.OutcomeTimeout, errHas: "no candidates within the 30ms search budget",
+			// Waiting for the model is not charged to the theorem's budget:
+			// the wall backstop stops the wait, with no verdict.
+			name: "model never answers", sess: &agentFakeSession{root: "g"}, prop: &agentFakeProposer{block: true}, timeout: short, wall: short,
+			status: StatusError, cause: CauseModel, end: search.OutcomeTimeout, errHas: "reached its wall backstop of 30ms after 1 expansions",
+		},
+		{
+			name: "the checker hangs past the backstop", sess: &agentFakeSession{root: "g", block: true, cpu: true}, timeout: time.Second, wall: short,
+			status: StatusError, cause: CauseBackend, end: search.OutcomeTimeout, errHas: "the checker was too slow",
 		},
 		{
 			name: "final check hangs", sess: &agentFakeSession{root: "g", steps: map[string]string{"g|lia.": ""}},
@@ -498,7 +523,7 @@ func TestAgentEnds(t *testing.T) {
 				be = &agentFakeBackend{}
 			}
 			be.sess, be.verdict = tt.sess, Verification{Verified: true}
-			a := &Agent{Backend: be, Proposer: prop, TheoremTimeout: tt.timeout, SetupTimeout: tt.setup, VerifyTimeout: tt.verify}
+			a := &Agent{Backend: be, Proposer: prop, TheoremTimeout: tt.timeout, SetupTimeout: tt.setup, VerifyTimeout: tt.verify, WallBackstop: tt.wall}
 			done := make(chan Outcome, 1)
 			go func() { done <- a.Prove(ctx, agentThm) }()
 			var out Outcome
@@ -535,7 +560,7 @@ func TestAgentEnds(t *testing.T) {
 			for _, st := range []struct {
 				name        string
 				got, budget time.Duration
-			}{{"setup", out.Setup, tt.setup}, {"search", out.Search, tt.timeout}, {"verify", out.Verify, tt.verify}} {
+			}{{"setup", out.Setup, tt.setup}, {"search", out.Search, max(tt.timeout, tt.wall)}, {"verify", out.Verify, tt.verify}} {
 				if st.budget > 0 && st.budget < time.Hour && st.got > st.budget+5*time.Second {
 					t.Errorf("%s took %s over a budget of %s", st.name, st.got, st.budget)
 				}
@@ -652,7 +677,9 @@ func TestAgentNonFiniteScores(t *testing.T) {
 	prop := &agentFakeProposer{byGoal: map[string][]Candidate{
 		"g": {{Tactic: "c", Score: nan}, {Tactic: "a", Score: -1}, {Tactic: "d", Score: inf}, {Tactic: "b", Score: -2}},
 	}}
-	out := (&Agent{Backend: be, Proposer: prop}).Prove(context.Background(), agentThm)
+	// No speculation: the order of the proposer's requests is the
+	// expansion order only when nothing is requested ahead.
+	out := (&Agent{Backend: be, Proposer: prop, Search: search.Config{Speculate: search.NoSpeculation}}).Prove(context.Background(), agentThm)
 	if out.Status != StatusFailed {
 		t.Fatalf("status %s", out.Status)
 	}

@@ -34,3 +34,19 @@ type Proposer interface {
 	Name() string
 	Propose(ctx context.Context, req ProposalRequest) ([]Candidate, error)
 }
+
+type speculationKey struct{}
+
+// WithSpeculation marks ctx as a speculative proposal's: one the search
+// asked for ahead of need, which it may drop (cancelling ctx). Proposers
+// that count their cost count these apart (Speculative).
+func WithSpeculation(ctx context.Context) context.Context {
+	return context.WithValue(ctx, speculationKey{}, true)
+}
+
+// Speculative reports whether ctx is a speculative proposal's
+// (WithSpeculation).
+func Speculative(ctx context.Context) bool {
+	v, _ := ctx.Value(speculationKey{}).(bool)
+	return v
+}
