@@ -89,9 +89,9 @@ func usesInterval(proof []string) bool {
 // run at all.
 func (b *Backend) tool(ctx context.Context, dir string, argv []string, rw []string, ro ...string) (out string, failed bool, err error) {
 	spec := supervise.Spec{
-		Name:        filepath.Base(argv[0]),
-		Argv:        argv,
-		Dir:         dir,
+		Name: filepath.Base(argv[0]),
+		Argv: argv,
+		Dir:  dir,
 		// psatz and nra write csdp's files in TMPDIR: the job directory is
 		// the only writable place. PATH holds only directories the sandbox
 		// lets the checker read (Coq scans it, and warns about the others).
@@ -177,15 +177,17 @@ func Doctor(ctx context.Context, cfg Config) []prover.Check {
 		c := prover.Check{Name: tool, Fix: fix}
 		if path, err := exec.LookPath(tool); err != nil {
 			c.Detail = "not found on PATH"
-		} else if out, err := exec.CommandContext(ctx, path, "--version").Output(); err != nil {
+		} else if out, err := probe(ctx, path, "--version"); err != nil {
 			c.Detail = "does not run: " + err.Error()
 		} else {
 			c.OK, c.Detail, c.Fix = true, strings.SplitN(strings.TrimSpace(string(out)), "\n", 2)[0], ""
 		}
 		checks = append(checks, c)
 	}
-	c := prover.Check{Name: "Coquelicot", Fix: fix}
-	if out, err := exec.CommandContext(ctx, cfg.Coqc, "-where").Output(); err == nil {
+	// Optional: without it the 39 miniF2F files that import it end in
+	// error (setup), the others run.
+	c := prover.Check{Name: "Coquelicot", Optional: true, Fix: fix}
+	if out, err := probe(ctx, cfg.Coqc, "-where"); err == nil {
 		dir := filepath.Join(strings.TrimSpace(string(out)), "user-contrib", "Coquelicot")
 		if _, err := os.Stat(dir); err == nil {
 			c.OK, c.Detail, c.Fix = true, dir, ""
@@ -199,6 +201,13 @@ func Doctor(ctx context.Context, cfg Config) []prover.Check {
 	return append(checks, automationChecks(ctx, cfg)...)
 }
 
+// probe runs a quick informational command (supervised, 20 s at most)
+// and returns its stdout.
+func probe(ctx context.Context, argv ...string) ([]byte, error) {
+	res, err := supervise.Run(ctx, supervise.Spec{Argv: argv, MaxOutput: 1 << 16}, 20*time.Second)
+	return res.Stdout, err
+}
+
 // automationChecks are the optional tools of the GPU-free proposers:
 // CoqHammer's tactics (sauto and friends, loaded when installed), csdp
 // (psatz), and the external provers CoqHammer's `hammer` calls (not used
@@ -206,7 +215,7 @@ func Doctor(ctx context.Context, cfg Config) []prover.Check {
 func automationChecks(ctx context.Context, cfg Config) []prover.Check {
 	var checks []prover.Check
 	h := prover.Check{Name: "CoqHammer tactics", Optional: true, Fix: "apt-get install -y libcoq-hammer"}
-	if out, err := exec.CommandContext(ctx, cfg.Coqc, "-where").Output(); err == nil {
+	if out, err := probe(ctx, cfg.Coqc, "-where"); err == nil {
 		f := filepath.Join(strings.TrimSpace(string(out)), "user-contrib", "Hammer", "Tactics", "Tactics.vo")
 		if _, err := os.Stat(f); err == nil {
 			h.OK, h.Detail, h.Fix = true, filepath.Dir(f)+" (loaded in every coqtop: sauto, hauto, sfirstorder...)", ""

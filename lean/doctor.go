@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/llemma-prove/llemma-prove/internal/proc"
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
@@ -98,20 +99,18 @@ func readToolchain(dir string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
+// commandOutput is the first line of a quick informational command's
+// stdout (supervised, 10 s at most; "" on any failure).
 func commandOutput(dir, name string, args ...string) string {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	if dir != "" {
-		if ok, _ := statDir(dir); ok {
-			cmd.Dir = dir
-		}
+	spec := proc.Spec{Argv: append([]string{name}, args...), MaxOutput: 1 << 16}
+	if ok, _ := statDir(dir); dir != "" && ok {
+		spec.Dir = dir
 	}
-	out, err := cmd.Output()
+	res, err := proc.Run(context.Background(), spec, 10*time.Second)
 	if err != nil {
 		return ""
 	}
-	return strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+	return strings.TrimSpace(strings.SplitN(string(res.Stdout), "\n", 2)[0])
 }
 
 func statDir(dir string) (bool, error) {
