@@ -46,8 +46,17 @@ test-short: setup-go
 bench: setup-coq
 	$(GO) test -run '^$$' -bench . -benchmem ./search/ ./lean/ ./isabelle/ ./model/ ./bridge/
 
+# Every fuzzer of a parser between untrusted text and a verdict, FUZZTIME each.
+FUZZTIME ?= 30s
+FUZZERS  ?= coq:FuzzPolicy coq:FuzzParseShow coq:FuzzScanFile coq:FuzzSplitAgainstCoqc \
+	lean:FuzzPolicy lean:FuzzScanLean lean:FuzzDecodeResponse \
+	isabelle:FuzzPolicy isabelle:FuzzScanIsabelle isabelle:FuzzReadMessage isabelle:FuzzParseGoals \
+	model:FuzzDecodeCandidates model:FuzzDecodeChat model:FuzzDecodeLlamaCpp model:FuzzExtractAnswer model:FuzzKNNFeatures
 fuzz: setup-go
-	$(GO) test -run '^$$' -fuzz FuzzPolicy -fuzztime 30s ./coq/
+	@set -e; for f in $(FUZZERS); do \
+		echo "fuzz $${f%%:*} $${f#*:} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${f#*:}$$" -fuzztime $(FUZZTIME) ./$${f%%:*}/; \
+	done
 
 clean:
 	rm -rf bin
