@@ -18,7 +18,7 @@ type MergeInput struct {
 // Conflict is a disagreement between inputs that merge reports.
 type Conflict struct {
 	Key    Key    `json:"key"`
-	Kind   string `json:"kind"` // statement, verdict, config
+	Kind   string `json:"kind"` // statement, verdict, config, mode
 	Detail string `json:"detail"`
 }
 
@@ -50,8 +50,9 @@ type MergeResult struct {
 // Merge keeps one result per (name, split, backend, attempt): a proof over
 // a failure over an error over an interruption, the first among equals.
 // Two different proofs of a theorem are fine; a proof of a different
-// statement, inputs that disagree (proved in one, failed in another) and
-// inputs run with different verdict configs are conflicts.
+// statement, inputs that disagree (proved in one, failed in another),
+// lines of different proof modes and inputs run with different verdict
+// configs are conflicts.
 //
 // The theorems the merged run should cover are the run's own: the
 // theorems (and attempts) each session of the inputs' headers
@@ -66,6 +67,7 @@ func Merge(inputs []MergeInput, universe map[string][]string) MergeResult {
 		path string
 	}
 	best := map[Key]seen{}
+	modes := map[Key]seen{} // key -> first line, for mode conflicts
 	var order []Key
 	verdicts := map[Key]map[string]string{} // key -> final status -> first path
 	stmts := map[[3]string]seen{}           // (backend, split, name) -> first line with a statement
@@ -80,6 +82,12 @@ func Merge(inputs []MergeInput, universe map[string][]string) MergeResult {
 					res.Conflicts = append(res.Conflicts, Conflict{Key: k, Kind: "statement",
 						Detail: fmt.Sprintf("%s (%s in %s) and %s (%s in %s) state the theorem differently", s.r.Status, k, s.path, r.Status, k, in.Path)})
 				}
+			}
+			if m, ok := modes[k]; !ok {
+				modes[k] = seen{r, in.Path}
+			} else if ModeOf(m.r) != ModeOf(r) {
+				res.Conflicts = append(res.Conflicts, Conflict{Key: k, Kind: "mode",
+					Detail: fmt.Sprintf("%s ran it in mode %s, %s in mode %s: different systems", m.path, ModeOf(m.r), in.Path, ModeOf(r))})
 			}
 			if r.Final() {
 				v := verdicts[k]

@@ -150,8 +150,14 @@ type ReportInput struct {
 }
 
 // SystemOf is a result's system before run configs are compared: backend
-// and proposer.
-func SystemOf(r Result) string { return r.Backend + "/" + r.Proposer }
+// and proposer, and the proof mode when it is not step-wise (so that
+// step, whole-proof and sketch rows of one proposer stay apart).
+func SystemOf(r Result) string {
+	if m := ModeOf(r); m != prover.ModeStep {
+		return r.Backend + "/" + r.Proposer + "/" + m
+	}
+	return r.Backend + "/" + r.Proposer
+}
 
 // Wilson is the 95% Wilson score interval of k successes in n trials.
 func Wilson(k, n int) (lo, hi float64) {

@@ -45,6 +45,55 @@ type Result struct {
 	// ModelCost is what the attempt's proposals cost at the model runtime
 	// (LLM proposers; nil otherwise): the report's cost accounting.
 	ModelCost *ModelCost `json:"model_cost,omitempty"`
+	// Mode is the proof mode (prover.ModeStep, ModeWholeProof,
+	// ModeSketch), part of the system's identity; empty in lines written
+	// before modes existed, which are step-wise.
+	Mode string `json:"mode,omitempty"`
+	// Samples are the complete files the whole-proof and sketch modes had
+	// judged, in order (first sample, repairs), with their cost.
+	Samples []Sample `json:"samples,omitempty"`
+}
+
+// Sample is prover.SampleRecord as a result line carries it.
+type Sample struct {
+	Round    int     `json:"round"`
+	Verified bool    `json:"verified"`
+	Rejected string  `json:"rejected,omitempty"`
+	Holes    int     `json:"holes,omitempty"`
+	Closed   int     `json:"closed,omitempty"`
+	ModelS   float64 `json:"model_s"`
+	SearchS  float64 `json:"search_s,omitempty"`
+	VerifyS  float64 `json:"verify_s"`
+	Chars    int     `json:"chars"`
+	Message  string  `json:"message,omitempty"`
+}
+
+// Samples converts a mode's sample records.
+func Samples(recs []prover.SampleRecord) []Sample {
+	var out []Sample
+	for _, r := range recs {
+		out = append(out, Sample{Round: r.Round, Verified: r.Verified, Rejected: r.Rejected, Holes: r.Holes, Closed: r.Closed,
+			ModelS: seconds(r.Model), SearchS: seconds(r.Search), VerifyS: seconds(r.Verify), Chars: r.Chars, Message: clipMessage(r.Message, 500)})
+	}
+	return out
+}
+
+func clipMessage(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// ModeOf is a line's proof mode (step for lines without one).
+func ModeOf(r Result) string {
+	if r.Mode == "" {
+		return prover.ModeStep
+	}
+	return r.Mode
 }
 
 // ModelCost is model.Cost as a result line carries it: the same fields and

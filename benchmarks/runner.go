@@ -17,7 +17,11 @@ import (
 // Runner proves a list of theorems, several at a time, and appends each
 // result to a Sink as soon as it is known.
 type Runner struct {
-	Agent       *prover.Agent
+	Agent *prover.Agent
+	// Prover, when set, proves the theorems instead of Agent (the
+	// whole-proof and sketch modes); Mode is recorded on every line.
+	Prover      prover.Prover
+	Mode        string
 	Proposer    string // name recorded in the results
 	Concurrency int    // theorems in flight (default 1)
 	Sink        *Sink
@@ -169,9 +173,18 @@ func (r *Runner) prove(ctx context.Context, job Job) (Result, prover.Outcome) {
 	if r.JobContext != nil {
 		ctx = r.JobContext(ctx, job)
 	}
-	out := r.Agent.Prove(ctx, thm)
+	var p prover.Prover = r.Agent
+	if r.Prover != nil {
+		p = r.Prover
+	}
+	samples := &prover.SampleLog{}
+	out := p.Prove(prover.WithSampleLog(ctx, samples), thm)
 	res := NewResult(thm, r.Proposer, out)
 	res.Attempt = job.Attempt
+	if r.Mode != "" && r.Mode != prover.ModeStep {
+		res.Mode = r.Mode
+	}
+	res.Samples = Samples(samples.Records())
 	if r.Annotate != nil {
 		r.Annotate(ctx, job, &res)
 	}
