@@ -162,8 +162,38 @@ var (
 
 func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 
-// coqCandidates builds the Coq portfolio for one state.
+// coqState is what the Coq portfolio reads off one proof state.
+type coqState struct {
+	g          coqGoal
+	pre        string   // "intros; " when the conclusion needs intros first
+	needIntros bool     // the conclusion is a forall, an implication or a negation
+	hasVarEq   bool     // a hypothesis equates a variable: subst can use it
+	destructs  []string // destruct steps for conjunctions, existentials, disjunctions
+	rewrites   []string // hypotheses that define a function
+	prune      bool     // LeverPrune
+}
+
+// coqCandidates builds the Coq portfolio for one state: closing decision
+// procedures, hints for nra, rewrites and denominators cleared, structural
+// case splits, the transforming steps, then the levers (coqhints.go).
 func (p *Portfolio) coqCandidates(req prover.ProposalRequest) []prover.Candidate {
+	s := p.readCoqState(req)
+	var c cset
+	s.closers(&c)
+	s.nraHints(&c)
+	s.rewriteSteps(&c)
+	s.caseSplits(&c, req.Theorem.Header)
+	s.transformingSteps(&c)
+	p.coqLevers(&c, s.g, s.pre, s.rewrites)
+	c.add(-0.9, ms(800), "simpl.")
+	if s.g.others > 0 {
+		c.add(-0.95, ms(1000), "all: simpl.")
+	}
+	return c.list
+}
+
+// readCoqState parses the state's first goal and classifies it.
+func (p *Portfolio) readCoqState(req prover.ProposalRequest) coqState {
 	g := parseCoqGoal(req.State.Goals)
 	g.interval = p.Interval
 	// Under `Open Scope R_scope` a closed goal shows no type at all.
@@ -174,35 +204,36 @@ func (p *Portfolio) coqCandidates(req prover.ProposalRequest) []prover.Candidate
 		// Nothing tells: offer both families.
 		g.real, g.integ = true, true
 	}
-	var c cset
-	concl := g.concl
-	needIntros := strings.HasPrefix(concl, "forall ") || strings.Contains(concl, " -> ") || strings.HasPrefix(concl, "~")
-	pre := ""
-	if needIntros {
-		pre = "intros; "
+	s := coqState{g: g, prune: p.on(LeverPrune)}
+	s.needIntros = strings.HasPrefix(g.concl, "forall ") || strings.Contains(g.concl, " -> ") || strings.HasPrefix(g.concl, "~")
+	if s.needIntros {
+		s.pre = "intros; "
 	}
-	hasVarEq := false
-	var destructs []string
-	var rewrites []string
 	for _, h := range g.hyps {
 		for _, n := range h.names {
 			switch {
 			case strings.Contains(h.typ, " /\\ ") && !strings.HasPrefix(h.typ, "forall") && !strings.HasPrefix(h.typ, "exists"):
-				destructs = append(destructs, fmt.Sprintf("destruct %s as [%s_1 %s_2].", n, n, n))
+				s.destructs = append(s.destructs, fmt.Sprintf("destruct %s as [%s_1 %s_2].", n, n, n))
 			case strings.HasPrefix(h.typ, "exists "):
-				destructs = append(destructs, fmt.Sprintf("destruct %s as [%s_w %s_h].", n, n, n))
+				s.destructs = append(s.destructs, fmt.Sprintf("destruct %s as [%s_w %s_h].", n, n, n))
 			case strings.Contains(h.typ, " \\/ ") && !strings.HasPrefix(h.typ, "forall"):
-				destructs = append(destructs, fmt.Sprintf("destruct %s as [%s_l | %s_r].", n, n, n))
+				s.destructs = append(s.destructs, fmt.Sprintf("destruct %s as [%s_l | %s_r].", n, n, n))
 			}
 			if eqVarRE.MatchString(h.typ) || eqVarRevRE.MatchString(h.typ) {
-				hasVarEq = true
+				s.hasVarEq = true
 			}
 			if definesFunction(h.typ) {
-				rewrites = append(rewrites, n)
+				s.rewrites = append(s.rewrites, n)
 			}
 		}
 	}
+	return s
+}
 
+// closers adds the closing decision procedures, cheapest and likeliest
+// first, with their subst and all-goals variants.
+func (s coqState) closers(c *cset) {
+	g, pre := s.g, s.pre
 	// Closing decision procedures, cheapest and likeliest first. The list
 	// was pruned on measurements over miniF2F (see README): firstorder,
 	// easy, compute; lia and ring over nat/Z spent minutes and closed nothing.
@@ -216,7 +247,7 @@ func (p *Portfolio) coqCandidates(req prover.ProposalRequest) []prover.Candidate
 	// With LeverPrune (the default) the closers that never paid on the
 	// valid split's traces get shorter leashes, and field_simplify runs
 	// only where there is a division to clear.
-	prune := p.on(LeverPrune)
+	prune := s.prune
 	leash := func(full, pruned int) int {
 		if prune {
 			return pruned
@@ -250,7 +281,7 @@ func (p *Portfolio) coqCandidates(req prover.ProposalRequest) []prover.Candidate
 			closer{"simpl; lia", -0.35, leash(1500, 1000), true, false},
 			closer{"psatz Z 3", -1.30, 2500, false, false},
 		)
-		if len(g.hyps) == 0 || needIntros || hasVarEq {
+		if len(g.hyps) == 0 || s.needIntros || s.hasVarEq {
 			closers = append(closers, closer{"vm_compute; reflexivity", -0.40, leash(2500, 1500), true, false})
 		}
 	}
@@ -260,13 +291,18 @@ func (p *Portfolio) coqCandidates(req prover.ProposalRequest) []prover.Candidate
 	)
 	for _, cl := range closers {
 		c.add(cl.score, ms(cl.timeout), pre+cl.tac+".")
-		if cl.subst && (hasVarEq || needIntros) {
+		if cl.subst && (s.hasVarEq || s.needIntros) {
 			c.add(cl.score-0.15, ms(cl.timeout), "intros; subst; "+cl.tac+".")
 		}
 		if cl.all && g.others > 0 {
 			c.add(cl.score-0.25, ms(cl.timeout*2), "all: "+cl.tac+".")
 		}
 	}
+}
+
+// nraHints adds nra with squares of differences as hints.
+func (s coqState) nraHints(c *cset) {
+	g, concl, pre := s.g, s.g.concl, s.pre
 	// Squares of differences feed nra where products alone do not: between
 	// variables, and between a variable and a numeral of the goal.
 	if g.real && len(g.vars) >= 1 && len(g.vars) <= 3 {
@@ -291,11 +327,17 @@ func (p *Portfolio) coqCandidates(req prover.ProposalRequest) []prover.Candidate
 			}
 		}
 	}
+}
+
+// rewriteSteps adds rewrites with function-defining hypotheses,
+// denominators cleared in hypotheses, and closed nat arithmetic in Z.
+func (s coqState) rewriteSteps(c *cset) {
+	g, concl, pre := s.g, s.g.concl, s.pre
 	// Functions given by an equation: rewrite them away, then decide.
-	for _, h := range rewrites {
+	for _, h := range s.rewrites {
 		for _, cl := range []string{"lra", "nra", "lia", "field", "reflexivity"} {
 			real := cl == "lra" || cl == "nra" || cl == "field"
-			if prune && (real && !g.real || !real && !g.integ) {
+			if s.prune && (real && !g.real || !real && !g.integ) {
 				continue
 			}
 			c.add(-0.55, ms(2000), fmt.Sprintf("%srewrite !%s; %s.", pre, h, cl))
@@ -320,15 +362,21 @@ func (p *Portfolio) coqCandidates(req prover.ProposalRequest) []prover.Candidate
 		}
 	}
 	// Closed arithmetic over nat: compute in binary Z, not in unary nat.
-	if g.integ && len(g.hyps) == 0 && !needIntros && (strings.Contains(concl, "^") || strings.Contains(concl, "mod")) {
+	if g.integ && len(g.hyps) == 0 && !s.needIntros && (strings.Contains(concl, "^") || strings.Contains(concl, "mod")) {
 		c.add(-0.30, ms(3000), "apply Nat2Z.inj; rewrite ?Nat2Z.inj_mod, ?Nat2Z.inj_pow, ?Nat2Z.inj_add, ?Nat2Z.inj_mul; vm_compute; reflexivity.")
 	}
 	// Conditional equations (forall n, P n -> f n = ...): rewrite, side goals by computation.
-	for _, h := range rewrites {
+	for _, h := range s.rewrites {
 		c.add(-0.65, ms(2000), fmt.Sprintf("%srewrite %s by (reflexivity || lia || lra); reflexivity.", pre, h))
 		c.add(-0.70, ms(2000), fmt.Sprintf("%srewrite %s by (reflexivity || lia || lra); lia.", pre, h))
 	}
 
+}
+
+// caseSplits adds absolute-value and complex-number splits, induction,
+// unfolding the header's own definitions and interval.
+func (s coqState) caseSplits(c *cset, header string) {
+	g, concl, pre := s.g, s.g.concl, s.pre
 	// Absolute values: case splits that lra/nra can finish.
 	if strings.Contains(all(g), "Rabs") {
 		c.add(-0.55, ms(2000), pre+"split_Rabs; lra.")
@@ -350,7 +398,7 @@ func (p *Portfolio) coqCandidates(req prover.ProposalRequest) []prover.Candidate
 		}
 	}
 	// Functions the theorem's own header defines.
-	for _, f := range headerDefs(req.Theorem.Header) {
+	for _, f := range headerDefs(header) {
 		if !strings.Contains(all(g), f) {
 			continue
 		}
@@ -363,14 +411,20 @@ func (p *Portfolio) coqCandidates(req prover.ProposalRequest) []prover.Candidate
 		c.add(-0.5, ms(3000), pre+"interval.")
 	}
 
+}
+
+// transformingSteps adds the steps that open new states for the next
+// expansion (intros, subst, destruct, split, witnesses...).
+func (s coqState) transformingSteps(c *cset) {
+	g, concl, pre := s.g, s.g.concl, s.pre
 	// Transforming steps open new states for the next expansion.
-	if needIntros {
+	if s.needIntros {
 		c.add(-0.25, ms(1000), "intros.")
 	}
-	if hasVarEq {
+	if s.hasVarEq {
 		c.add(-0.50, ms(1000), "subst.")
 	}
-	for _, d := range destructs {
+	for _, d := range s.destructs {
 		c.add(-0.45, ms(1000), d)
 	}
 	switch {
@@ -404,7 +458,7 @@ func (p *Portfolio) coqCandidates(req prover.ProposalRequest) []prover.Candidate
 		c.add(-0.75, ms(1500), pre+"field_simplify_eq.")
 	}
 	if strings.Contains(concl, "Rabs") {
-		if !prune { // split_Rabs; lra does the same
+		if !s.prune { // split_Rabs; lra does the same
 			c.add(-0.8, ms(1000), "unfold Rabs; repeat destruct Rcase_abs; lra.")
 		}
 	}
@@ -416,12 +470,6 @@ func (p *Portfolio) coqCandidates(req prover.ProposalRequest) []prover.Candidate
 	if !g.real && (strings.Contains(concl, "mod") || strings.Contains(concl, "/")) {
 		c.add(-0.8, ms(2000), "intros; subst; vm_compute; reflexivity.")
 	}
-	p.coqLevers(&c, g, pre, rewrites)
-	c.add(-0.9, ms(800), "simpl.")
-	if g.others > 0 {
-		c.add(-0.95, ms(1000), "all: simpl.")
-	}
-	return c.list
 }
 
 // definesFunction reports whether a hypothesis defines a function, maybe
