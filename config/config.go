@@ -46,10 +46,11 @@ type Config struct {
 type Search struct {
 	Expansions     int           `key:"expansions" verdict:"true" doc:"nodes expanded per theorem (0: 100 with an LLM, 12 with the GPU-free proposers)"`
 	Samples        int           `key:"samples" verdict:"true" doc:"candidates per expansion (0: 32 with an LLM, 64 otherwise)"`
-	TheoremTimeout time.Duration `key:"theorem-timeout" verdict:"true" doc:"tactic time per theorem (checker CPU where measured), model waits, setup and final check excluded; the search wall time is bounded at 4x this + 1m (0: 600s with an LLM, 15s otherwise)"`
+	TheoremTimeout time.Duration `key:"theorem-timeout" verdict:"true" doc:"tactic time per theorem (checker CPU where measured), model waits, setup and final check excluded; the search wall time is bounded by --search-backstop (0: 600s with an LLM, 15s otherwise)"`
 	TacticTimeout  time.Duration `key:"tactic-timeout" verdict:"true" doc:"time per tactic (0: 10s with an LLM, 3s otherwise)"`
 	SetupTimeout   time.Duration `key:"setup-timeout" doc:"process start and load of one theorem's header and statement; past it the theorem is an error (setup-timeout), not a verdict (0: 2m)"`
 	VerifyTimeout  time.Duration `key:"verify-timeout" doc:"final check of one proof; past it the theorem is an error (verify) (0: 2m)"`
+	Backstop       time.Duration `key:"search-backstop" doc:"wall time of one theorem's search at most, model and checker queues included; past it the theorem is an error (model or backend: whichever was slow), not a verdict (0: 4x --theorem-timeout + 1m)"`
 	LlemmaParity   bool          `key:"llemma-parity" verdict:"true" doc:"search as Llemma's proofsearch.py: no state merging, no failure propagation (for comparisons)"`
 }
 
@@ -67,6 +68,19 @@ type Run struct {
 	Shards      int      `key:"shards" doc:"number of shards when the index comes from the environment (Kubernetes JOB_COMPLETION_INDEX; Slurm: default the array size)"`
 	Trace       string   `key:"trace" doc:"write each attempt's search tree and its (state, tactic) pairs, failed tactics included, under DIR/<system>/<run id>/ (append-only, one directory per run: shards and systems can share DIR)"`
 	Breaker     int      `key:"breaker" doc:"circuit breaker: stop the run (exit 3) when this many theorems in a row end in error with the same cause (0: never)"`
+
+	Mode Mode `key:",inline"`
+}
+
+// Mode is the proof mode of minif2f (and prove): how a theorem becomes a
+// file for the final verifier. It is part of the system's identity.
+type Mode struct {
+	Mode         string        `key:"mode" enum:"step|whole-proof|sketch" verdict:"true" doc:"proof mode: step (best-first search, one tactic at a time), whole-proof (the model writes complete proofs, each judged by the final verifier), or sketch (Draft-Sketch-Prove: the model writes a sketch with holes from the informal proof, the GPU-free search closes them)"`
+	RepairRounds int           `key:"repair-rounds" verdict:"true" doc:"whole-proof: repairs after a rejected proof, each given the failed attempt and the checker's first error (0: none)"`
+	Proofs       int           `key:"proofs" verdict:"true" doc:"whole-proof and sketch: samples per theorem, the n of pass@k, each a result line with its attempt number (0: --attempts)"`
+	SketchFrom   string        `key:"sketch-from" verdict:"true" doc:"sketch: take the sketches from FILE (JSON lines {name, sketch}, or a source file whose theorems have holes) instead of the model; theorems without one use the model, if any"`
+	Informal     string        `key:"informal" doc:"sketch: the informal statements and proofs, JSON lines {problem_name, informal_statement, informal_proof} (default: informal/minif2f-informal.jsonl beside the backend's data)"`
+	HoleTimeout  time.Duration `key:"hole-timeout" verdict:"true" doc:"sketch and fill: wall time of the search of one hole (0: --theorem-timeout)"`
 }
 
 // Check configures check and prove.
@@ -220,7 +234,7 @@ func Defaults() Config {
 		Backend:  "auto",
 		Proposer: "auto",
 		LogLevel: "warn",
-		Run:      Run{Split: "test", Attempts: 1, Breaker: 3},
+		Run:      Run{Split: "test", Attempts: 1, Breaker: 3, Mode: Mode{Mode: "step"}},
 		Serve: Serve{
 			MaxConcurrent: 4, RequestTimeout: 60 * time.Second, MaxBody: 1 << 20, Suggestions: 8,
 		},

@@ -31,6 +31,7 @@ type proofSyntax struct {
 	open         string   // written after the statement, before the proof
 	close        string   // what ends a proof (written after a shown attempt)
 	stops        []string // completion stop strings
+	keep         []string // stops that end a proof: put back after the cut
 	hole         string   // how a sketch's hole is written
 	commentOpen  string
 	commentClose string
@@ -39,7 +40,7 @@ type proofSyntax struct {
 func syntaxOf(backend string) proofSyntax {
 	switch backend {
 	case "coq":
-		return proofSyntax{lang: "coq", open: "Proof.\n", close: "Qed.", stops: []string{"Qed.", "Admitted.", "Abort.", "```"},
+		return proofSyntax{lang: "coq", open: "Proof.\n", close: "Qed.", stops: []string{"Qed.", "Admitted.", "Abort.", "```"}, keep: []string{"Qed.", "Admitted.", "Abort."},
 			hole: "`admit.` for a subgoal, or `assert (h : fact) by admit.` for a step", commentOpen: "(*", commentClose: "*)"}
 	case "isabelle":
 		return proofSyntax{lang: "isabelle", open: "", close: "", stops: []string{"\nlemma ", "\ntheorem ", "\nend", "```"},
@@ -182,7 +183,9 @@ func (l *LLM) WriteProof(ctx context.Context, req prover.ProofRequest) (prover.P
 			if len(resp.Choices) == 0 {
 				err = fmt.Errorf("model response from %s: %w: no choices", l.cfg.Model, errMalformed)
 			} else {
-				s = sampleFromChoice(resp.Choices[0], stops)
+				c := resp.Choices[0]
+				s = sampleFromChoice(c, stops)
+				s.Text += keptStop(c, stops, syntaxOf(l.cfg.Backend).keep)
 			}
 		}
 	default:
@@ -193,4 +196,29 @@ func (l *LLM) WriteProof(ctx context.Context, req prover.ProofRequest) (prover.P
 		return prover.ProofText{}, err
 	}
 	return prover.ProofText{Text: s.Text, Truncated: s.Finish == "length"}, nil
+}
+
+// keptStop is the stop string that ended c when it is one that ends a
+// proof (Qed., Admitted.): the model wrote it, and the proof is judged
+// with it (a whole file's proof needs its Qed.; a give-up stays one).
+// The stop is found in the text (cut here) or in vLLM's stop_reason (cut
+// by the server).
+func keptStop(c Choice, stops, keep []string) string {
+	matched := ""
+	if cut := cutAtStop(c.Text, stops); cut < len(c.Text) {
+		for _, st := range stops {
+			if st != "" && strings.HasPrefix(c.Text[cut:], st) {
+				matched = st
+				break
+			}
+		}
+	} else if r, ok := c.StopReason.(string); ok {
+		matched = r
+	}
+	for _, k := range keep {
+		if matched == k {
+			return k
+		}
+	}
+	return ""
 }

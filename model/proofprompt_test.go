@@ -84,7 +84,7 @@ func TestWriteProof(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if txt.Text != "  lra.\n" || txt.Truncated {
+	if txt.Text != "  lra.\nQed." || txt.Truncated {
 		t.Errorf("text %q truncated %v", txt.Text, txt.Truncated)
 	}
 	body := rec.all()[0]

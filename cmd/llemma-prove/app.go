@@ -362,6 +362,7 @@ func (a *app) newAgent(b prover.Backend, p prover.Proposer) *prover.Agent {
 		TheoremTimeout: bud.TheoremTimeout,
 		SetupTimeout:   a.cfg.Search.SetupTimeout,
 		VerifyTimeout:  a.cfg.Search.VerifyTimeout,
+		WallBackstop:   a.cfg.Search.Backstop,
 		Log:            a.log,
 	}
 }
@@ -374,6 +375,9 @@ type stack struct {
 	proposer prover.Proposer
 	llm      *model.LLM // the proposer when it is an LLM
 	agent    *prover.Agent
+	// modeProver proves instead of the agent in the whole-proof and
+	// sketch modes (nil: step).
+	modeProver prover.Prover
 }
 
 // newStack builds the backend (workers checker processes at most), the

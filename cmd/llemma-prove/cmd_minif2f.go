@@ -26,7 +26,7 @@ func init() {
 	register(&command{
 		name:  "minif2f",
 		short: "prove a miniF2F split and append one JSON line per theorem",
-		keys:  keys(backendKeys, proposerKeys, searchKeys, runKeys),
+		keys:  keys(backendKeys, proposerKeys, searchKeys, runKeys, modeKeys),
 		run:   runMiniF2F,
 	})
 }
@@ -47,6 +47,12 @@ func runMiniF2F(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	st.agent.Slots = prover.NewSlots(a.workers())
+	if st.modeProver, err = a.modeProver(st, st.agent.Slots); err != nil {
+		return err
+	}
+	if n := a.cfg.Run.Mode.Proofs; n > 0 && st.modeProver != nil {
+		sel.attempts = n
+	}
 	out, err := a.openResults(ctx, sel, a.verdict(ctx, st))
 	if err != nil {
 		return err
@@ -113,6 +119,11 @@ func (a *app) verdict(ctx context.Context, st *stack) map[string]string {
 	vc.Backend, vc.Proposer = st.drv.Name, a.proposerKind()
 	vc.Search = vc.Search.Resolved(vc.Proposer == "llm")
 	v := vc.Verdict()
+	if a.mode() == prover.ModeStep {
+		for _, k := range modeVerdictKeys {
+			delete(v, k)
+		}
+	}
 	for k, ver := range a.versions(ctx, st) {
 		if k != "llemma-prove" {
 			v["version."+k] = ver
@@ -283,7 +294,7 @@ func (a *app) execute(ctx context.Context, sel *selection, st *stack, out *resul
 	if conc == 0 {
 		conc = a.workers()
 	}
-	r := &benchmarks.Runner{Agent: st.agent, Proposer: st.proposer.Name(), Concurrency: conc, Sink: out.sink,
+	r := &benchmarks.Runner{Agent: st.agent, Prover: st.modeProver, Mode: a.mode(), Proposer: st.proposer.Name(), Concurrency: conc, Sink: out.sink,
 		Progress: a.stderr, Log: a.log, Attempts: sel.attempts, Skip: func(k benchmarks.Key) bool { return out.done[k] },
 		MaxErrors: a.cfg.Run.Breaker,
 		JobContext: func(ctx context.Context, j benchmarks.Job) context.Context {
@@ -308,6 +319,11 @@ func (a *app) execute(ctx context.Context, sel *selection, st *stack, out *resul
 	}
 	ag := st.agent
 	ag.OnEvent = func(msg string) { a.log.Debug(msg) }
+	if st.modeProver != nil {
+		a.say("proving %d theorems of miniF2F %s in mode %s with %s + %s (%d at a time on %d checker processes, %d samples per theorem, %d repair rounds)",
+			len(jobs), sel.split, a.mode(), sel.drv.Name, st.proposer.Name(), conc, a.workers(), sel.attempts, a.cfg.Run.Mode.RepairRounds)
+		return r.Run(ctx, sel.thms)
+	}
 	a.say("proving %d theorems of miniF2F %s with %s + %s (%d at a time on %d checker processes, budget %d expansions x %d candidates, %s of search per theorem, %s per tactic)",
 		len(jobs), sel.split, sel.drv.Name, st.proposer.Name(), conc, a.workers(), ag.Search.Expansions, ag.Search.Samples, ag.TheoremTimeout, ag.Search.TacticTimeout)
 	return r.Run(ctx, sel.thms)
