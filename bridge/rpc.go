@@ -130,7 +130,7 @@ func (h *rpcHandler) Handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonr
 		h.mu.Unlock()
 		reply(nil, nil)
 		return
-	case MethodSuggest, MethodProve, MethodCheck:
+	case MethodSuggest, MethodProve, MethodCheck, MethodFill:
 	default:
 		if req.Notif {
 			return // LSP notifications (initialized, didOpen, ...) are ignored
@@ -237,6 +237,29 @@ func (h *rpcHandler) prepare(conn *jsonrpc2.Conn, req *jsonrpc2.Request) (func(c
 				}
 			}
 			r, err := s.Prove(ctx, p, progress)
+			if err != nil {
+				return nil, toRPCError(ctx, err)
+			}
+			return r, nil
+		}, nil
+	case MethodFill:
+		var p FillParams
+		if err := decodeParams(req.Params, &p); err != nil {
+			return nil, err
+		}
+		token := p.Token
+		switch token.(type) {
+		case string, float64:
+		default:
+			token = uuid.NewString()
+		}
+		return func(ctx context.Context) (any, error) {
+			onHole := func(h HoleInfo) {
+				if err := conn.Notify(ctx, MethodHole, HoleParams{Token: token, Hole: h}); err != nil && !errors.Is(err, jsonrpc2.ErrClosed) {
+					s.Log.Warn("sending a hole", "err", err)
+				}
+			}
+			r, err := s.Fill(ctx, p, onHole)
 			if err != nil {
 				return nil, toRPCError(ctx, err)
 			}

@@ -25,7 +25,7 @@ func TestInitializeShutdownExit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"serverInfo":{"name":"llemma-prove","version":"test"},"methods":["initialize","shutdown","exit","$/cancelRequest","llemma/suggest","llemma/prove","llemma/check"],"capabilities":{}}`
+	want := `{"serverInfo":{"name":"llemma-prove","version":"test"},"methods":["initialize","shutdown","exit","$/cancelRequest","llemma/suggest","llemma/prove","llemma/check","llemma/fill"],"capabilities":{}}`
 	if string(raw) != want {
 		t.Errorf("initialize = %s\nwant %s", raw, want)
 	}

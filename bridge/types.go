@@ -15,7 +15,7 @@ const (
 )
 
 // Methods lists the methods a client may call, as initialize reports them.
-var Methods = []string{MethodInitialize, MethodShutdown, MethodExit, MethodCancel, MethodSuggest, MethodProve, MethodCheck}
+var Methods = []string{MethodInitialize, MethodShutdown, MethodExit, MethodCancel, MethodSuggest, MethodProve, MethodCheck, MethodFill}
 
 // InitializeParams is what the server reads of initialize's params; the
 // rest (an LSP client's capabilities, rootUri, ...) is ignored.
