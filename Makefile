@@ -48,7 +48,7 @@ bench: setup-coq
 
 # Every fuzzer of a parser between untrusted text and a verdict, FUZZTIME each.
 FUZZTIME ?= 30s
-FUZZERS  ?= coq:FuzzPolicy coq:FuzzParseShow coq:FuzzScanFile coq:FuzzSplitAgainstCoqc \
+FUZZERS  ?= coq:FuzzPolicy coq:FuzzParseShow coq:FuzzScanFile coq:FuzzSplitAgainstCoqc coq:FuzzHoles \
 	lean:FuzzPolicy lean:FuzzScanLean lean:FuzzDecodeResponse \
 	isabelle:FuzzPolicy isabelle:FuzzScanIsabelle isabelle:FuzzReadMessage isabelle:FuzzParseGoals \
 	model:FuzzDecodeCandidates model:FuzzDecodeChat model:FuzzDecodeLlamaCpp model:FuzzExtractAnswer model:FuzzKNNFeatures
