@@ -110,45 +110,14 @@ func (b *Backend) judge(ctx context.Context, req prover.VerifyRequest) (prover.V
 	defer os.RemoveAll(job)
 	v := prover.Verification{Sandbox: b.sandboxStatus()}
 
-	// 1 and 2: the challenge and the solution, each compiled alone (in
-	// parallel when a second checker slot is free).
-	solDir := filepath.Join(job, "Sol")
-	if err := os.Mkdir(solDir, 0o755); err != nil {
+	// 1 and 2: the challenge and the solution, each compiled alone.
+	chalDir, msg, err := b.compileAlone(ctx, job, req)
+	if err != nil || msg != "" {
+		v.Message = msg
 		return v, err
-	}
-	if err := os.WriteFile(filepath.Join(solDir, "Solution.v"), []byte(req.Solution), 0o644); err != nil {
-		return v, err
-	}
-	var (
-		chalDir, chalMsg string
-		chalErr          error
-		solOut           string
-		solFailed        bool
-		solErr           error
-	)
-	b.both(
-		func() {
-			if req.Challenge != nil {
-				chalDir, chalMsg, chalErr = b.challenge(ctx, *req.Challenge)
-			}
-		},
-		func() {
-			solOut, solFailed, solErr = b.tool(ctx, job, []string{b.cfg.Coqc, "-q", "-Q", "Sol", solutionLib, "Sol/Solution.v"}, []string{job})
-		})
-	switch {
-	case chalErr != nil:
-		return v, chalErr
-	case chalMsg != "":
-		v.Message = chalMsg
-		return v, nil
-	case solErr != nil:
-		return v, solErr
-	case solFailed:
-		v.Message = "coqc rejected the file: " + clip(lastLines(solOut, 8), 800)
-		return v, nil
 	}
 
-	// 3 and 4, in parallel likewise: the kernel's list of the solution's
+	// 3 and 4, in parallel when a second checker slot is free: the kernel's list of the solution's
 	// axioms and bypasses by full path, and the comparison with the axioms
 	// the constant uses.
 	cmpDir := filepath.Join(job, "Cmp")
@@ -204,8 +173,54 @@ func (b *Backend) judge(ctx context.Context, req prover.VerifyRequest) (prover.V
 	v.Type = typeOf(typeText)
 	used, odd := parsePrintAssumptions(assumText)
 
-	// The verdict: the file declares no axiom but the problem's own
-	// assumptions, bypasses nothing, and uses only allowed axioms.
+	return b.decide(v, req, assumptions, sum, used, odd), nil
+}
+
+// compileAlone compiles the challenge (when there is one; cached) and the
+// solution, each alone, in parallel when a second checker slot is free. It
+// returns the challenge's directory, or the message of a rejection.
+func (b *Backend) compileAlone(ctx context.Context, job string, req prover.VerifyRequest) (chalDir, msg string, err error) {
+	solDir := filepath.Join(job, "Sol")
+	if err := os.Mkdir(solDir, 0o755); err != nil {
+		return "", "", err
+	}
+	if err := os.WriteFile(filepath.Join(solDir, "Solution.v"), []byte(req.Solution), 0o644); err != nil {
+		return "", "", err
+	}
+	var (
+		chalMsg   string
+		chalErr   error
+		solOut    string
+		solFailed bool
+		solErr    error
+	)
+	b.both(
+		func() {
+			if req.Challenge != nil {
+				chalDir, chalMsg, chalErr = b.challenge(ctx, *req.Challenge)
+			}
+		},
+		func() {
+			solOut, solFailed, solErr = b.tool(ctx, job, []string{b.cfg.Coqc, "-q", "-Q", "Sol", solutionLib, "Sol/Solution.v"}, []string{job})
+		})
+	switch {
+	case chalErr != nil:
+		return "", "", chalErr
+	case chalMsg != "":
+		return "", chalMsg, nil
+	case solErr != nil:
+		return "", "", solErr
+	case solFailed:
+		return "", "coqc rejected the file: " + clip(lastLines(solOut, 8), 800), nil
+	}
+	return chalDir, "", nil
+}
+
+// decide is the verdict on a solution that compiled, passed coqchk and
+// the comparison: it declares no axiom but the problem's own assumptions,
+// bypasses nothing, and uses only allowed axioms (resolved to the full
+// paths of the kernel's list).
+func (b *Backend) decide(v prover.Verification, req prover.VerifyRequest, assumptions []string, sum checkSummary, used, odd []string) prover.Verification {
 	paired := map[string]bool{}
 	for _, a := range assumptions {
 		paired[solutionMod+"."+a] = true
@@ -264,7 +279,7 @@ func (b *Backend) judge(ctx context.Context, req prover.VerifyRequest) (prover.V
 	default:
 		v.Verified = true
 	}
-	return v, nil
+	return v
 }
 
 // challengeText is the trusted challenge file: the statement, unproved.
