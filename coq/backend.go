@@ -175,6 +175,11 @@ type Backend struct {
 	startFailures int   // consecutive failed starts
 	crashLoops    int   // consecutive sessions that gave up after MaxCrashes deaths
 	broken        error // set once: every later Open fails with it
+	// parked are the parked sessions that still hold their process, the
+	// least recently parked first (park.go); leaseMu (one token) makes
+	// leases choose between the pool and them one at a time.
+	parked  []*session
+	leaseMu chan struct{}
 
 	// Compiled challenges, by statement, for the backend's lifetime.
 	chalMu   sync.Mutex
@@ -208,7 +213,11 @@ type Stats struct {
 	LoadTime time.Duration
 	// CheckerCPU is the coqtop CPU time spent on sessions' sentences.
 	CheckerCPU time.Duration
-	Broken     bool // the backend was declared broken (see Config.MaxStartFailures)
+	// Parks counts sessions parked while waiting for the model; Taken the
+	// processes lent by a parked session to another; Reloads the resumes
+	// that then loaded their theorem on another process.
+	Parks, Taken, Reloads int
+	Broken                bool // the backend was declared broken (see Config.MaxStartFailures)
 }
 
 var _ prover.Backend = (*Backend)(nil)
@@ -220,7 +229,7 @@ const poolKey = "prelude"
 // New returns a backend; processes start lazily.
 func New(cfg Config) *Backend {
 	cfg.defaults()
-	b := &Backend{cfg: cfg, slots: semaphore.NewWeighted(int64(cfg.Workers))}
+	b := &Backend{cfg: cfg, slots: semaphore.NewWeighted(int64(cfg.Workers)), leaseMu: make(chan struct{}, 1)}
 	b.pool = proc.NewPool(proc.PoolConfig[*coqtop]{
 		Size:    cfg.Workers,
 		MaxUses: cfg.MaxUses,
@@ -286,10 +295,23 @@ func (b *Backend) declareBroken(err error) error {
 	return b.broken
 }
 
-// lease takes a warm process from the pool (starting one if need be).
+// lease takes a warm process from the pool (starting one if need be), or,
+// when the pool has none free, the process of a parked session (park.go).
 func (b *Backend) lease(ctx context.Context) (*coqtop, error) {
 	if err := b.brokenErr(); err != nil {
 		return nil, err
+	}
+	select {
+	case b.leaseMu <- struct{}{}:
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+	defer func() { <-b.leaseMu }()
+	if c := b.takeParked(); c != nil {
+		// Through the pool, so that the lease counts towards MaxUses and
+		// an unhealthy process is replaced: the pool hands the same
+		// process back (the most recently used idle one) or a new one.
+		b.pool.Put(c, c.healthy())
 	}
 	c, err := b.pool.Get(ctx, poolKey)
 	if errors.Is(err, proc.ErrClosed) {

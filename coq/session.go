@@ -44,6 +44,10 @@ type SessionStats struct {
 	// on them (reloads included).
 	StartTime, LoadTime time.Duration
 	CheckerCPU          time.Duration // coqtop CPU time spent on the session's sentences
+	// Parks counts the waits for the model with the session parked;
+	// Reloads the resumes whose process had been taken, which loaded the
+	// theorem on another (the path is replayed by the next Apply).
+	Parks, Reloads int
 }
 
 type session struct {
@@ -57,6 +61,10 @@ type session struct {
 	stats     SessionStats
 	lastCrash error
 	closed    bool
+	// parked: the slot is released (Park); taken: the process was lent
+	// to another session while parked, the theorem must be reloaded.
+	parked, taken bool
+	tacticCPU     time.Duration // see TacticCPU
 }
 
 // Open takes a checker slot, then a warm process from the pool, and loads
@@ -219,19 +227,23 @@ func (s *session) show(ctx context.Context, lim limits) (goals, bool, error) {
 func (s *session) Root() prover.State { return s.root }
 
 // Close gives the process back to the pool (healthy, or to be stopped)
-// and the slot back to the backend. It is safe to call twice.
+// and the slot back to the backend (a parked session holds none). It is
+// safe to call twice, and on a parked session.
 func (s *session) Close() error {
 	if s.closed {
 		return nil
 	}
 	s.closed = true
-	s.detach()
 	s.b.mu.Lock()
+	s.b.unpark(s) // its process, if nobody took it, is ours to give back
 	if s.stats.Crashes == 0 {
 		s.b.crashLoops = 0
 	}
 	s.b.mu.Unlock()
-	s.b.slots.Release(1)
+	s.detach()
+	if !s.parked {
+		s.b.slots.Release(1)
+	}
 	return nil
 }
 
@@ -367,6 +379,12 @@ func (s *session) Apply(ctx context.Context, from prover.StateID, tactic string,
 	if timeout <= 0 {
 		timeout = defaultTacticTimeout
 	}
+	if s.parked {
+		// Resume was not called: the session resumes itself.
+		if err := s.Resume(ctx); err != nil {
+			return prover.StepResult{}, err
+		}
+	}
 	res, err := s.apply(ctx, from, tactic, timeout)
 	res.Elapsed = time.Since(start)
 	return res, err
@@ -375,7 +393,7 @@ func (s *session) Apply(ctx context.Context, from prover.StateID, tactic string,
 // errRestart wraps a failure to replace a dead process.
 var errRestart = errors.New("coq session: restarting coqtop")
 
-func (s *session) apply(ctx context.Context, from prover.StateID, tactic string, timeout time.Duration) (prover.StepResult, error) {
+func (s *session) apply(ctx context.Context, from prover.StateID, tactic string, timeout time.Duration) (res prover.StepResult, _ error) {
 	path, err := s.path(from)
 	if err != nil {
 		return prover.StepResult{}, err
@@ -402,6 +420,15 @@ func (s *session) apply(ctx context.Context, from prover.StateID, tactic string,
 			return prover.StepResult{}, err
 		}
 	}
+	// From here on the CPU is the tactic's (TacticCPU); restoring the
+	// state above was not.
+	cpu0 := s.stats.CheckerCPU
+	defer func() {
+		s.tacticCPU += s.stats.CheckerCPU - cpu0
+		if res.Status == prover.StepTimeout && s.stats.CheckerCPU-cpu0 < timeout {
+			s.tacticCPU += timeout - (s.stats.CheckerCPU - cpu0)
+		}
+	}()
 	before := s.tipState()
 	sentence, lim := s.timed(tactic, timeout, "the tactic")
 	r, err := s.exchange(ctx, sentence, lim)
