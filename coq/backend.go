@@ -63,6 +63,12 @@ type Config struct {
 	// sessions and coqc runs together (default: the CPUs this process may
 	// use, proc.CPUs).
 	Workers int
+	// Processes is the number of coqtop processes alive at most, busy or
+	// parked (default, and at least, Workers): more than Workers lets
+	// sessions parked while waiting for the model keep their process, so
+	// that resuming costs no reload and replay, at the price of the
+	// memory of idle coqtops. Busy ones are Workers at most either way.
+	Processes int
 	// MemoryLimit is each process's address-space limit in bytes (default
 	// 4 GiB; negative: none).
 	MemoryLimit int64
@@ -118,6 +124,7 @@ func (c *Config) defaults() {
 	if c.Workers <= 0 {
 		c.Workers = proc.CPUs()
 	}
+	c.Processes = max(c.Processes, c.Workers)
 	if c.MemoryLimit == 0 {
 		c.MemoryLimit = 4 << 30
 	}
@@ -160,8 +167,9 @@ func (c *Config) defaults() {
 //
 // One limiter, slots (Workers), bounds the busy checker processes: a
 // session holds a slot from Open to Close, a final check (coqc, coqchk)
-// for its run. The warm coqtops live in a proc.Pool of the same size
-// (its own bound never binds: leases never outnumber slots); the pool
+// for its run. The warm coqtops live in a proc.Pool of Processes (at
+// least Workers): busy sessions hold slots, parked ones (park.go) only
+// their process, which another session takes when the pool is full; the pool
 // starts them lazily with the prelude loaded, paces starts after failures
 // with the project's one backoff policy, and recycles them after MaxUses
 // theorems or above RSSLimit.
@@ -231,7 +239,7 @@ func New(cfg Config) *Backend {
 	cfg.defaults()
 	b := &Backend{cfg: cfg, slots: semaphore.NewWeighted(int64(cfg.Workers)), leaseMu: make(chan struct{}, 1)}
 	b.pool = proc.NewPool(proc.PoolConfig[*coqtop]{
-		Size:    cfg.Workers,
+		Size:    cfg.Processes,
 		MaxUses: cfg.MaxUses,
 		MaxRSS:  cfg.RSSLimit,
 		Start:   b.startWarm,

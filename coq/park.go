@@ -20,9 +20,10 @@ import (
 // the pool for a new one (proc.Pool.Get), else the process of the session
 // parked longest ago, which is then taken from it. Leases are chosen one
 // at a time (Backend.leaseMu), so the choice and the Get agree on what is
-// free. The limits hold throughout: at most Workers processes alive (the
-// pool's Size), at most Workers busy (slots: a session holds one except
-// while parked).
+// free. The limits hold throughout: at most Processes (default Workers)
+// alive (the pool's Size), at most Workers busy (slots: a session holds
+// one except while parked). With Processes above Workers, a parked
+// session keeps its process unless more sessions than that are open.
 //
 // Resume takes a slot back; a session whose process nobody took goes on
 // at once on the same coqtop, whose document is exactly as it was left. A
@@ -46,7 +47,7 @@ func (b *Backend) takeParked() *coqtop {
 	if len(b.parked) == 0 {
 		return nil
 	}
-	if st := b.pool.Stats(); st.Idle > 0 || st.Alive < b.cfg.Workers {
+	if st := b.pool.Stats(); st.Idle > 0 || st.Alive < b.cfg.Processes {
 		return nil
 	}
 	s := b.parked[0]

@@ -363,3 +363,49 @@ func TestVerdictsWithParking(t *testing.T) {
 		}
 	}
 }
+
+// With Processes above Workers, a parked session keeps its process while
+// another theorem checks on a second one: the resume is cheap (nothing
+// taken, nothing reloaded), and at most Processes coqtops are alive.
+func TestParkedSessionKeepsItsProcessWhenThereIsRoom(t *testing.T) {
+	needCoq(t)
+	t.Parallel()
+	ctx := context.Background()
+	thm := parse(t, "mathd_algebra_141", algebra141)
+	b := New(Config{Workers: 1, Processes: 2})
+	defer b.Close()
+	ps, err := b.Open(ctx, thm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ps.Close()
+	s := ps.(*session)
+	r, err := s.Apply(ctx, s.Root().ID, "assert (H : a + b = 27) by lra.", 5*time.Second)
+	if err != nil || r.Status != prover.StepOpen {
+		t.Fatalf("assert: %+v, %v", r, err)
+	}
+	mine := s.c
+	s.Park()
+	o, err := b.Open(ctx, thm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.(*session).c == mine {
+		t.Fatal("the other session got the parked session's process although there was room for another")
+	}
+	o.Close()
+	if err := s.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r, err = s.Apply(ctx, r.State.ID, "nra.", 5*time.Second)
+	if err != nil || r.Status != prover.StepProved {
+		t.Fatalf("nra after the resume: %+v, %v", r, err)
+	}
+	st := b.Stats()
+	if st.Taken != 0 || st.Reloads != 0 || st.Started != 2 || s.c != mine {
+		t.Errorf("stats %+v (want nothing taken or reloaded, two coqtops); same process: %v", st, s.c == mine)
+	}
+	if n := b.pool.Stats().Alive; n > 2 {
+		t.Errorf("%d coqtops alive, Processes is 2", n)
+	}
+}

@@ -2,11 +2,13 @@ package sim_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"hash/fnv"
 	"math"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -70,14 +72,15 @@ func newChecker(cores int, cost time.Duration) *checker {
 	return c
 }
 
-func (c *checker) apply(ctx context.Context, thm, state, tactic string) (search.Step, error) {
+// hold holds a core for d of CPU time.
+func (c *checker) hold(ctx context.Context, d time.Duration) (struct{}, error) {
 	var core int
 	select {
 	case core = <-c.cores:
 	case <-ctx.Done():
-		return search.Step{}, ctx.Err()
+		return struct{}{}, ctx.Err()
 	}
-	c.debt[core] += c.cost
+	c.debt[core] += d
 	if c.debt[core] >= time.Millisecond {
 		t0 := time.Now()
 		t := time.NewTimer(c.debt[core])
@@ -89,8 +92,12 @@ func (c *checker) apply(ctx context.Context, thm, state, tactic string) (search.
 		c.debt[core] -= time.Since(t0)
 	}
 	c.cores <- core
-	if ctx.Err() != nil {
-		return search.Step{}, ctx.Err()
+	return struct{}{}, ctx.Err()
+}
+
+func (c *checker) apply(ctx context.Context, thm, state, tactic string) (search.Step, error) {
+	if _, err := c.hold(ctx, c.cost); err != nil {
+		return search.Step{}, err
 	}
 	c.checks.Add(1)
 	h := fnv.New64a()
@@ -257,5 +264,319 @@ func TestWorkloadIsDeterministic(t *testing.T) {
 	}
 	if e := a.efficiency(); e <= 0 || e > 1.05 || math.IsNaN(e) {
 		t.Errorf("efficiency %v outside (0, 1]", e)
+	}
+}
+
+// The agent path of BenchmarkScheduler: prover.Agent (speculation, parking,
+// the run's checker slots) over a fake backend whose sessions check on the
+// fake checker's cores and behave like coq's sessions where it costs: a
+// session holds one of Workers processes from open to close, except while
+// parked (prover.Parker), when another session may take it; a session
+// whose process was taken reloads (-sim.reload of CPU) and, like any
+// session moving to a state off its process's current path, replays the
+// tactics in between (their check cost each). Tactics are metered
+// (prover.CPUMeter): reloads and replays are not charged to the theorem.
+var (
+	simReload = flag.Duration("sim.reload", 6*time.Millisecond, "fake backend: CPU time of loading a theorem on a process")
+	simPark   = flag.Bool("sim.park", true, "agent path: sessions park while waiting for the model")
+	simSpec   = flag.Int("sim.speculate", 0, "agent path: search.Config.Speculate (0: the default, -1: none)")
+	simProcs  = flag.Int("sim.procs", 0, "fake backend: processes alive at most, busy or parked (0: -sim.cores); the busy ones are -sim.cores at most")
+)
+
+type fakeProc struct {
+	owner  *fakeSession
+	parked bool
+}
+
+// fakeBackend is a prover.Backend over the fake checker.
+type fakeBackend struct {
+	chk   *checker
+	mu    sync.Mutex
+	procs []*fakeProc
+	order []*fakeProc // parked processes, least recently parked first
+	// counters
+	parks, taken, reloads, replays atomic.Int64
+}
+
+func newFakeBackend(chk *checker, workers int) *fakeBackend {
+	b := &fakeBackend{chk: chk}
+	for range workers {
+		b.procs = append(b.procs, &fakeProc{})
+	}
+	return b
+}
+
+func (b *fakeBackend) Name() string                             { return "fake" }
+func (b *fakeBackend) Policy() prover.Policy                    { return acceptAll{} }
+func (b *fakeBackend) Close() error                             { return nil }
+func (b *fakeBackend) Assemble(prover.Theorem, []string) string { return "" }
+func (b *fakeBackend) Verify(context.Context, prover.VerifyRequest) (prover.Verification, error) {
+	return prover.Verification{Verified: true}, nil
+}
+
+type acceptAll struct{}
+
+func (acceptAll) Check(t string) (string, error) { return t, nil }
+
+// acquire gives s a process: a free one, else the least recently parked
+// one (taken from its session). With the agent's slots no larger than the
+// processes, there is always one.
+func (b *fakeBackend) acquire(s *fakeSession) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range b.procs {
+		if p.owner == nil {
+			p.owner, s.proc = s, p
+			return nil
+		}
+	}
+	if len(b.order) == 0 {
+		return errors.New("fake backend: no process free or parked: more sessions check than there are processes")
+	}
+	p := b.order[0]
+	b.order = b.order[1:]
+	p.owner.proc, p.owner.tip = nil, nil
+	p.owner, p.parked, s.proc = s, false, p
+	b.taken.Add(1)
+	return nil
+}
+
+func (b *fakeBackend) Open(ctx context.Context, thm prover.Theorem) (prover.Session, error) {
+	s := &fakeSession{b: b, thm: thm.Name, keys: map[prover.StateID]string{0: thm.Name + " : ⊢ goal"}, parent: map[prover.StateID]prover.StateID{}}
+	if err := b.acquire(s); err != nil {
+		return nil, err
+	}
+	if _, err := b.chk.hold(ctx, *simReload); err != nil {
+		return nil, err
+	}
+	s.tip = []prover.StateID{0}
+	return s, nil
+}
+
+// fakeSession is one theorem on a fake process.
+type fakeSession struct {
+	b      *fakeBackend
+	thm    string
+	proc   *fakeProc // nil: taken while parked
+	keys   map[prover.StateID]string
+	parent map[prover.StateID]prover.StateID
+	tip    []prover.StateID // the path loaded on the process
+	next   prover.StateID
+	cpu    time.Duration
+	parked bool
+}
+
+func (s *fakeSession) Root() prover.State {
+	return prover.State{ID: 0, Goals: []string{s.keys[0]}, Text: s.keys[0]}
+}
+
+func (s *fakeSession) path(id prover.StateID) []prover.StateID {
+	var p []prover.StateID
+	for ; id != 0; id = s.parent[id] {
+		p = append(p, id)
+	}
+	p = append(p, 0)
+	slices.Reverse(p)
+	return p
+}
+
+func (s *fakeSession) Apply(ctx context.Context, from prover.StateID, tactic string, _ time.Duration) (prover.StepResult, error) {
+	if s.proc == nil {
+		if err := s.b.acquire(s); err != nil {
+			return prover.StepResult{}, err
+		}
+		s.b.reloads.Add(1)
+		if _, err := s.b.chk.hold(ctx, *simReload); err != nil {
+			return prover.StepResult{}, err
+		}
+		s.tip = []prover.StateID{0}
+	}
+	path := s.path(from)
+	common := 0
+	for common < len(s.tip) && common < len(path) && s.tip[common] == path[common] {
+		common++
+	}
+	if n := len(path) - common; n > 0 {
+		s.b.replays.Add(int64(n))
+		if _, err := s.b.chk.hold(ctx, time.Duration(n)**simCheck); err != nil {
+			return prover.StepResult{}, err
+		}
+	}
+	s.tip = path
+	st, err := s.b.chk.apply(ctx, s.thm, s.keys[from], tactic)
+	if err != nil {
+		return prover.StepResult{}, err
+	}
+	s.cpu += *simCheck
+	switch st.Status {
+	case search.Proved:
+		return prover.StepResult{Status: prover.StepProved}, nil
+	case search.Open:
+		s.next++
+		id := s.next
+		s.keys[id], s.parent[id] = st.State.Key, from
+		s.tip = append(s.tip, id)
+		return prover.StepResult{Status: prover.StepOpen, State: prover.State{ID: id, Goals: []string{st.State.Key}, Text: st.State.Key}}, nil
+	}
+	return prover.StepResult{Status: prover.StepFailed, Message: "failed"}, nil
+}
+
+func (s *fakeSession) Close() error {
+	s.b.mu.Lock()
+	defer s.b.mu.Unlock()
+	if p := s.proc; p != nil {
+		if p.parked {
+			s.b.order = slices.DeleteFunc(s.b.order, func(q *fakeProc) bool { return q == p })
+		}
+		p.owner, p.parked, s.proc = nil, false, nil
+	}
+	return nil
+}
+
+func (s *fakeSession) TacticCPU() time.Duration { return s.cpu }
+
+func (s *fakeSession) Park() {
+	s.b.parks.Add(1)
+	s.b.mu.Lock()
+	defer s.b.mu.Unlock()
+	if s.proc != nil {
+		s.proc.parked = true
+		s.b.order = append(s.b.order, s.proc)
+	}
+}
+
+func (s *fakeSession) Resume(context.Context) error {
+	s.b.mu.Lock()
+	defer s.b.mu.Unlock()
+	if p := s.proc; p != nil && p.parked {
+		p.parked = false
+		s.b.order = slices.DeleteFunc(s.b.order, func(q *fakeProc) bool { return q == p })
+	}
+	return nil
+}
+
+// noParkSession hides Park and Resume (-sim.park=false).
+type noParkSession struct{ prover.Session }
+
+type noParkBackend struct{ *fakeBackend }
+
+func (b noParkBackend) Open(ctx context.Context, thm prover.Theorem) (prover.Session, error) {
+	s, err := b.fakeBackend.Open(ctx, thm)
+	if err != nil {
+		return nil, err
+	}
+	return noParkSession{s}, nil
+}
+
+// agentFigures are runFigures plus what the agent path adds.
+type agentFigures struct {
+	runFigures
+	parks, taken, reloads, replays int64
+	speculative, dropped           int
+}
+
+// runAgentWorkload runs the workload through prover.Agent at concurrency
+// conc with the run's checker slots (-sim.cores, as the CLI's --workers).
+func runAgentWorkload(tb testing.TB, conc int) agentFigures {
+	cfg := sim.Config{Base: *simBase, PerRequest: *simPerReq, MaxBatch: *simMaxBatch, Model: "llemma-sim"}
+	r, err := sim.Start(cfg, "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer r.Close()
+	seed := int64(1)
+	llm, err := model.NewLLM(model.LLMConfig{URLs: []string{r.URL}, Model: "llemma-sim", Samples: *simSamples, Seed: &seed,
+		Timeout: time.Minute, Limits: model.LimitConfig{Initial: *simInflight, Max: *simMaxInfl}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	chk := newChecker(*simCores, *simCheck)
+	procs := *simProcs
+	if procs <= 0 {
+		procs = *simCores
+	}
+	fb := newFakeBackend(chk, procs)
+	var backend prover.Backend = fb
+	if !*simPark {
+		backend = noParkBackend{fb}
+	}
+	a := &prover.Agent{
+		Backend:  backend,
+		Proposer: llm,
+		Search:   search.Config{Expansions: *simExpand, Samples: *simSamples, TacticTimeout: time.Minute, LlemmaParity: true, Speculate: *simSpec},
+		Slots:    prover.NewSlots(*simCores),
+	}
+	n := max(*simTheorems, *simWaves*conc)
+	var mu sync.Mutex
+	var f agentFigures
+	var firstErr error
+	var expansions, checks int64
+	r.ResetStats()
+	start := time.Now()
+	g := new(errgroup.Group)
+	g.SetLimit(conc)
+	for i := range n {
+		g.Go(func() error {
+			thm := prover.Theorem{Name: fmt.Sprintf("thm_%03d", i)}
+			o := a.Prove(context.Background(), thm)
+			mu.Lock()
+			defer mu.Unlock()
+			if o.Status == prover.StatusProved {
+				f.proved++
+			}
+			if o.Status == prover.StatusError && firstErr == nil {
+				firstErr = o.Err
+			}
+			expansions += int64(o.Expansions)
+			checks += int64(o.TacticChecks)
+			f.speculative += o.Speculation.Prefetched
+			f.dropped += o.SpeculationCancelled
+			return nil
+		})
+	}
+	_ = g.Wait()
+	f.theorems, f.wall, f.model = n, time.Since(start), r.Stats()
+	if firstErr != nil {
+		tb.Fatal(firstErr)
+	}
+	f.requests, f.checks = llm.Cost().Requests, chk.checks.Load()
+	// The ideal counts the work the search needs: one request per
+	// expansion, one check per tactic; speculation that was dropped,
+	// reloads and replays are overhead.
+	f.modelBound = time.Duration(expansions) * cfg.BestRequestTime(*simSamples)
+	f.cpuBound = time.Duration(checks) * *simCheck / time.Duration(*simCores)
+	f.ideal = max(f.modelBound, f.cpuBound)
+	f.peakInFlight = llm.Stats().Endpoints[0].PeakInFlight
+	f.parks, f.taken, f.reloads, f.replays = fb.parks.Load(), fb.taken.Load(), fb.reloads.Load(), fb.replays.Load()
+	return f
+}
+
+// BenchmarkSchedulerAgent is BenchmarkScheduler on the agent path
+// (prover.Agent with speculation and parking, -sim.cores checker slots),
+// against the sequential Llemma loop (search alone, no speculation,
+// concurrency 1) measured first in the same process.
+//
+// Run it with: go test -run '^$' -bench SchedulerAgent -benchtime 1x ./model/sim
+func BenchmarkSchedulerAgent(b *testing.B) {
+	base := runWorkload(b, 1)
+	b.Logf("sequential Llemma loop: %d theorems in %v: %.1f thm/min, efficiency %.2f, model occupancy %.2f",
+		base.theorems, base.wall.Round(time.Millisecond), base.perMinute(), base.efficiency(), base.model.Occupancy())
+	for _, conc := range []int{1, 4, 16, 64} {
+		b.Run(fmt.Sprintf("conc=%d", conc), func(b *testing.B) {
+			var f agentFigures
+			for b.Loop() {
+				f = runAgentWorkload(b, conc)
+			}
+			b.ReportMetric(f.efficiency(), "efficiency")
+			b.ReportMetric(f.model.Occupancy(), "occupancy")
+			b.ReportMetric(f.model.MeanBatch(), "mean-batch")
+			b.ReportMetric(f.perMinute(), "thm/min")
+			b.ReportMetric(f.perMinute()/base.perMinute(), "x-seq")
+			b.ReportMetric(f.modelUtil(), "model-util")
+			b.ReportMetric(float64(f.peakInFlight), "peak-inflight")
+			b.Logf("conc=%d: %d theorems (%d proved) in %v; %d model requests (%d speculative, %d dropped running), %d checks; %d parks, %d processes taken, %d reloads, %d tactics replayed; ideal %v (model-bound %v, cpu-bound %v)",
+				conc, f.theorems, f.proved, f.wall.Round(time.Millisecond), f.requests, f.speculative, f.dropped, f.checks,
+				f.parks, f.taken, f.reloads, f.replays, f.ideal.Round(time.Millisecond), f.modelBound.Round(time.Millisecond), f.cpuBound.Round(time.Millisecond))
+		})
 	}
 }
