@@ -249,7 +249,7 @@ func (g *sysGroup) config() *SystemConfig {
 			c.Model += " (model " + ver + ")"
 		}
 	}
-	c.Budget = fmt.Sprintf("%s expansions x %s candidates, %s of search per theorem, %s per tactic",
+	c.Budget = fmt.Sprintf("%s expansions x %s candidates, %s of tactic time per theorem, %s per tactic",
 		orUnknown(vget(v, "expansions")), orUnknown(vget(v, "samples")),
 		orUnknown(vget(v, "theorem-timeout", "theorem_timeout")), orUnknown(vget(v, "tactic-timeout", "tactic_timeout")))
 	c.Search = "best-first, merged states, failure propagation"

@@ -173,7 +173,7 @@ func TestReportSystemsGolden(t *testing.T) {
 		t.Fatalf("systems %q, want %q", names, want)
 	}
 	coq, t1, t0 := rep.Systems[0], rep.Systems[1], rep.Systems[2]
-	if c := coq.Config; c == nil || c.Budget != "12 expansions x 64 candidates, 15s of search per theorem, 3s per tactic" ||
+	if c := coq.Config; c == nil || c.Budget != "12 expansions x 64 candidates, 15s of tactic time per theorem, 3s per tactic" ||
 		c.Checker != "The Coq Proof Assistant, version 8.16.1" || strings.Join(c.GitRevisions, ",") != "aaa" || c.Temperature != nil {
 		t.Errorf("coq config %+v", c)
 	}

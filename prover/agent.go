@@ -58,8 +58,9 @@ const (
 // the model, for a checker slot and restoring a state on another process
 // are not charged: they depend on the load of the run, not on the
 // theorem, so a theorem gets the same verdict at concurrency 1 and 64, on
-// an idle machine or a busy one. A tactic's timeout is capped at what is
-// left of the budget. The search's wall time is bounded all the same, by
+// an idle machine or a busy one (up to CheckWallFactor: the checks' wall
+// time is capped at twice the budget even when CPU is what is charged). A
+// tactic's timeout is capped at what is left of the budget. The search's wall time is bounded all the same, by
 // WallBackstop: a search stopped there has no verdict (an error whose
 // cause says whether the model or the checker was slow).
 //
@@ -158,6 +159,12 @@ type Parker interface {
 type CPUMeter interface {
 	TacticCPU() time.Duration
 }
+
+// CheckWallFactor caps the wall time of a theorem's tactic checks, for a
+// session charged by CPU (CPUMeter), at this multiple of its budget: a
+// machine loaded more than that, or a checker that does not run, ends the
+// search as if the budget were spent.
+const CheckWallFactor = 2.0
 
 // ErrWallBackstop is the context cause of a search stopped by
 // Agent.WallBackstop.
@@ -618,12 +625,17 @@ func (e *agentEnv) Apply(ctx context.Context, s search.State, tactic string, tim
 	if e.budget > 0 {
 		left := e.budget - e.charged
 		timeout = min(timeout, left)
-		if e.meter == nil {
-			// Charged by the wall: the budget's end stops the check.
-			var cancel context.CancelFunc
-			actx, cancel = context.WithTimeoutCause(ctx, left, search.ErrBudget)
-			defer cancel()
+		// Charged by the wall, the budget's end stops the check; charged by
+		// CPU, the checks' wall time is still capped (CheckWallFactor), so
+		// that a checker that does not run (stopped, starved) cannot hold
+		// the theorem until the backstop.
+		wallLeft := left
+		if e.meter != nil {
+			wallLeft = time.Duration(CheckWallFactor*float64(e.budget)) - e.check
 		}
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeoutCause(ctx, max(wallLeft, 0), search.ErrBudget)
+		defer cancel()
 	}
 	var cpu0 time.Duration
 	if e.meter != nil {
@@ -656,8 +668,13 @@ func (e *agentEnv) charge(wall, cpu0 time.Duration) {
 		e.cpu += cost
 	}
 	e.charged += cost
-	if e.budget > 0 && e.charged >= e.budget {
+	switch {
+	case e.budget <= 0:
+	case e.charged >= e.budget:
 		e.spend(fmt.Errorf("%w: %s of tactic time, budget %s", search.ErrBudget, e.charged.Round(time.Millisecond), e.budget))
+	case e.meter != nil && float64(e.check) >= CheckWallFactor*float64(e.budget):
+		e.spend(fmt.Errorf("%w: %s of checks' wall time (%s of tactic CPU), %gx the budget of %s", search.ErrBudget,
+			e.check.Round(time.Millisecond), e.charged.Round(time.Millisecond), CheckWallFactor, e.budget))
 	}
 }
 

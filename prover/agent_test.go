@@ -480,6 +480,13 @@ func TestAgentEnds(t *testing.T) {
 			status: StatusError, cause: CauseModel, end: search.OutcomeTimeout, errHas: "reached its wall backstop of 30ms after 1 expansions",
 		},
 		{
+			// Charged by CPU, a checker that does not run spends none; the
+			// checks' wall cap (CheckWallFactor) ends the search well before
+			// the backstop of 4 x 30ms + 1 min, as a timeout.
+			name: "a stopped checker charged by CPU", sess: &agentFakeSession{root: "g", block: true, cpu: true}, timeout: short,
+			status: StatusTimeout, end: search.OutcomeTimeout,
+		},
+		{
 			name: "the checker hangs past the backstop", sess: &agentFakeSession{root: "g", block: true, cpu: true}, timeout: time.Second, wall: short,
 			status: StatusError, cause: CauseBackend, end: search.OutcomeTimeout, errHas: "the checker was too slow",
 		},

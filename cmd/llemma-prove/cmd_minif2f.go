@@ -324,7 +324,7 @@ func (a *app) execute(ctx context.Context, sel *selection, st *stack, out *resul
 			len(jobs), sel.split, a.mode(), sel.drv.Name, st.proposer.Name(), conc, a.workers(), sel.attempts, a.cfg.Run.Mode.RepairRounds)
 		return r.Run(ctx, sel.thms)
 	}
-	a.say("proving %d theorems of miniF2F %s with %s + %s (%d at a time on %d checker processes, budget %d expansions x %d candidates, %s of search per theorem, %s per tactic)",
+	a.say("proving %d theorems of miniF2F %s with %s + %s (%d at a time on %d checker processes, budget %d expansions x %d candidates, %s of tactic time per theorem, %s per tactic)",
 		len(jobs), sel.split, sel.drv.Name, st.proposer.Name(), conc, a.workers(), ag.Search.Expansions, ag.Search.Samples, ag.TheoremTimeout, ag.Search.TacticTimeout)
 	return r.Run(ctx, sel.thms)
 }
