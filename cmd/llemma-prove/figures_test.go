@@ -18,10 +18,10 @@ import (
 )
 
 // TestFigureModes measures issue 16's figures on Coq valid (run it under
-// the heavy lock; it is skipped unless LLEMMA_FIGURES names a step-wise
+// the heavy lock; it is skipped unless FIGURES_FROM names a step-wise
 // results file of the valid split):
 //
-//	flock /tmp/llemma-heavy.lock env LLEMMA_FIGURES=/path/valid.jsonl LLEMMA_FIGURES_OUT=/tmp/fig \
+//	flock /tmp/llemma-heavy.lock env FIGURES_FROM=/path/valid.jsonl FIGURES_OUT=/tmp/fig \
 //	  go test -count=1 -run TestFigureModes -v -timeout 60m ./cmd/llemma-prove
 //
 // It takes 10 theorems the step-wise search proved whose nra/lia steps are
@@ -37,13 +37,13 @@ import (
 //     sketch (--sketch-from); minif2f --mode sketch counts the holes the
 //     portfolio closes, the verified sketches and the time per hole.
 func TestFigureModes(t *testing.T) {
-	from := os.Getenv("LLEMMA_FIGURES")
+	from := os.Getenv("FIGURES_FROM")
 	if from == "" {
-		t.Skip("set LLEMMA_FIGURES to a step-wise results file of Coq valid (see the doc comment)")
+		t.Skip("set FIGURES_FROM to a step-wise results file of Coq valid (see the doc comment)")
 	}
 	needCoq(t)
 	data := coqData(t)
-	outDir := os.Getenv("LLEMMA_FIGURES_OUT")
+	outDir := os.Getenv("FIGURES_OUT")
 	if outDir == "" {
 		outDir = t.TempDir()
 	}
