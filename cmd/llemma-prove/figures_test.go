@@ -153,7 +153,7 @@ func TestFigureModes(t *testing.T) {
 	wholeOut := filepath.Join(outDir, "whole-proof.jsonl")
 	os.Remove(wholeOut)
 	os.Remove(benchmarks.MetaPath(wholeOut))
-	_, stderr, code := runCLI(t, "minif2f", "--backend", "coq", "--proposer", "llm", "--model-url", srv.URL, "--model", "stand-in",
+	_, stderr, code := runCLI(t, "minif2f", "--backend", "coq", "--proposer", "llm", "--model-url", srv.URL, "--model", "fake",
 		"--data", data, "--split", "valid", "--only", only, "--out", wholeOut, "--mode", "whole-proof", "--repair-rounds", "1", "--workers", "2")
 	if code != 0 {
 		t.Fatalf("whole-proof: exit %d\n%s", code, stderr)
