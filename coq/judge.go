@@ -211,7 +211,7 @@ func (b *Backend) compileAlone(ctx context.Context, job string, req prover.Verif
 	case solErr != nil:
 		return "", "", solErr
 	case solFailed:
-		return "", "coqc rejected the file: " + clip(lastLines(solOut, 8), 800), nil
+		return "", "coqc rejected the file: " + coqcError(solOut), nil
 	}
 	return chalDir, "", nil
 }
@@ -629,4 +629,20 @@ func parseCheckSummary(out string) (checkSummary, error) {
 func uniqSorted(ss []string) []string {
 	sort.Strings(ss)
 	return slices.Compact(ss)
+}
+
+// coqcLocRE is the location line coqc prints before an error.
+var coqcLocRE = regexp.MustCompile(`(?m)^File "[^"\n]*", line \d+, characters \d+-\d+:$`)
+
+// coqcError is coqc's complaint for a message: the location line of the
+// last error (which a long goal context would push out of the tail) and
+// the last lines, where the error itself is.
+func coqcError(out string) string {
+	tail := lastLines(out, 8)
+	locs := coqcLocRE.FindAllString(out, -1)
+	if len(locs) > 0 && !strings.Contains(tail, locs[len(locs)-1]) {
+		loc := locs[len(locs)-1]
+		return loc + "\n" + clip(tail, 800-len(loc))
+	}
+	return clip(tail, 800)
 }
