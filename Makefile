@@ -49,7 +49,7 @@ bench: setup-coq
 # Every fuzzer of a parser between untrusted text and a verdict, FUZZTIME each.
 FUZZTIME ?= 30s
 FUZZERS  ?= coq:FuzzPolicy coq:FuzzParseShow coq:FuzzScanFile coq:FuzzSplitAgainstCoqc coq:FuzzHoles \
-	lean:FuzzPolicy lean:FuzzScanLean lean:FuzzDecodeResponse \
+	lean:FuzzPolicy lean:FuzzScanLean lean:FuzzDecodeResponse lean:FuzzLeanHoles \
 	isabelle:FuzzPolicy isabelle:FuzzScanIsabelle isabelle:FuzzReadMessage isabelle:FuzzParseGoals \
 	model:FuzzDecodeCandidates model:FuzzDecodeChat model:FuzzDecodeLlamaCpp model:FuzzExtractAnswer model:FuzzKNNFeatures
 fuzz: setup-go

@@ -31,6 +31,9 @@ type session struct {
 	root   prover.State
 	next   prover.StateID
 	closed bool
+	// load, when set, replaces the statement load of loadRoot (a hole's
+	// session: see holes.go).
+	load func(ctx context.Context, r *repl) (int, string, error)
 }
 
 var _ prover.Session = (*session)(nil)
@@ -66,6 +69,9 @@ func (s *session) requestLimit(what string) limit {
 // root proof state and its goal.
 func (s *session) loadRoot(ctx context.Context) (int, string, error) {
 	r := s.repl
+	if s.load != nil {
+		return s.load(ctx, r)
+	}
 	resp, err := r.roundTrip(ctx, CommandRequest{Cmd: rootCmd(s.thm), Env: Env(r.headerEnv)}, s.requestLimit("loading the statement"))
 	r.requests++
 	if err != nil {
