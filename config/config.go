@@ -172,6 +172,7 @@ type Coq struct {
 	MemoryLimit int64    `key:"memory-limit" unit:"bytes" verdict:"true" doc:"address-space limit per Coq process"`
 	Interval    bool     `key:"interval" verdict:"true" doc:"load libcoq-interval's interval tactic (apt-get install -y libcoq-interval) and propose it"`
 	MaxUses     int      `key:"max-uses" doc:"recycle a warm coqtop after this many theorems"`
+	Processes   int      `key:"processes" doc:"coqtops kept alive, parked ones included (0: as many as --workers); more lets a search parked through a model wait keep its coqtop, about 250 MB each"`
 	AllowAxioms []string `key:"allow-axioms" verdict:"true" doc:"replace the allow-list of axioms, by full path (default: the stdlib's real-number and classical axioms)"`
 }
 

@@ -43,6 +43,7 @@ func configFrom(cfg config.Config, workers int, log *slog.Logger) Config {
 		Workers:       workers,
 		MemoryLimit:   c.MemoryLimit,
 		MaxUses:       c.MaxUses,
+		Processes:     c.Processes,
 		AllowedAxioms: c.AllowAxioms,
 		Interval:      c.Interval,
 		Log:           log,
