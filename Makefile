@@ -50,7 +50,7 @@ bench: setup-coq
 FUZZTIME ?= 30s
 FUZZERS  ?= coq:FuzzPolicy coq:FuzzParseShow coq:FuzzScanFile coq:FuzzSplitAgainstCoqc coq:FuzzHoles \
 	lean:FuzzPolicy lean:FuzzScanLean lean:FuzzDecodeResponse lean:FuzzLeanHoles \
-	isabelle:FuzzPolicy isabelle:FuzzScanIsabelle isabelle:FuzzReadMessage isabelle:FuzzParseGoals \
+	isabelle:FuzzPolicy isabelle:FuzzScanIsabelle isabelle:FuzzReadMessage isabelle:FuzzParseGoals isabelle:FuzzIsabelleHoles \
 	model:FuzzDecodeCandidates model:FuzzDecodeChat model:FuzzDecodeLlamaCpp model:FuzzExtractAnswer model:FuzzKNNFeatures
 fuzz: setup-go
 	@set -e; for f in $(FUZZERS); do \
