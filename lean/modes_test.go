@@ -31,6 +31,13 @@ func TestLeanWholeProofModes(t *testing.T) {
 		proved     bool
 	}{
 		{"right", "subst h₀\nnorm_num", true},
+		{"right, the whole theorem", demoProof + "  subst h₀\n  norm_num", true},
+		{"right, the whole file", minif2fHeader + demoProof + "  subst h₀\n  norm_num", true},
+		{"right, by after the statement", "by\n  subst h₀\n  norm_num", true},
+		{"right, := by after the statement", ":= by\n  subst h₀\n  norm_num", true},
+		{"the whole theorem, wrong", demoProof + "  exact nonexistent_lemma", false},
+		{"the whole theorem, another statement", "theorem llemma_demo (x : ℝ) (h₀ : x = 2) :\n  x + 1 ≤ 3 := by\n  subst h₀\n  norm_num", false},
+		{"a helper lemma by sorry", "lemma helper : (2 : ℝ) + 1 = 3 := by sorry\n\n" + demoProof + "  subst h₀\n  exact helper", false},
 		{"wrong", "exact nonexistent_lemma", false},
 		{"sorry", "sorry", false},
 		{"admit", "subst h₀\nadmit", false},

@@ -609,6 +609,14 @@ func fakeElaborate(code string, imported []fakeOlean) ([]fakeDecl, []fakeMsg) {
 				d.Axioms = ax
 				break
 			}
+			if strings.HasPrefix(collapsed, "by ") {
+				// a tactic block ends at a command keyword: Lean's parser
+				// reads no tactic there
+				if kw := commandInTactics(body); kw != "" {
+					msgs = append(msgs, fakeMsg{line: line, col: col, sev: "error", text: "unexpected token '" + kw + "'; expected '{' or tactic"})
+					break
+				}
+			}
 			words := wordRE.FindAllString(body, -1)
 			ax := map[string]bool{}
 			if !trivialProof[collapsed] {
@@ -651,6 +659,22 @@ func fakeElaborate(code string, imported []fakeOlean) ([]fakeDecl, []fakeMsg) {
 		}
 	}
 	return decls, msgs
+}
+
+// commandInTactics returns the command keyword that opens a line of a
+// tactic block's body, or "".
+func commandInTactics(body string) string {
+	for _, line := range strings.Split(body, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		switch f[0] {
+		case "theorem", "lemma", "def", "abbrev", "axiom", "instance", "example", "namespace", "section", "import":
+			return f[0]
+		}
+	}
+	return ""
 }
 
 // resolve lists the full names a word may denote in scope.
