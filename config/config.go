@@ -51,6 +51,7 @@ type Search struct {
 	SetupTimeout   time.Duration `key:"setup-timeout" doc:"process start and load of one theorem's header and statement; past it the theorem is an error (setup-timeout), not a verdict (0: 2m)"`
 	VerifyTimeout  time.Duration `key:"verify-timeout" doc:"final check of one proof; past it the theorem is an error (verify) (0: 2m)"`
 	Backstop       time.Duration `key:"search-backstop" doc:"wall time of one theorem's search at most, model and checker queues included; past it the theorem is an error (model or backend: whichever was slow), not a verdict (0: 4x --theorem-timeout + 1m)"`
+	Speculate      int           `key:"speculate" signed:"true" doc:"frontier nodes whose candidates are requested while the current node's are checked (0: 1; -1: none); changes when the model is asked, never what is expanded"`
 	LlemmaParity   bool          `key:"llemma-parity" verdict:"true" doc:"search as Llemma's proofsearch.py: no state merging, no failure propagation (for comparisons)"`
 }
 

@@ -358,7 +358,7 @@ func (a *app) newAgent(b prover.Backend, p prover.Proposer) *prover.Agent {
 	return &prover.Agent{
 		Backend:        b,
 		Proposer:       p,
-		Search:         search.Config{Expansions: bud.Expansions, Samples: bud.Samples, TacticTimeout: bud.TacticTimeout, LlemmaParity: a.cfg.Search.LlemmaParity},
+		Search:         search.Config{Expansions: bud.Expansions, Samples: bud.Samples, TacticTimeout: bud.TacticTimeout, LlemmaParity: a.cfg.Search.LlemmaParity, Speculate: a.cfg.Search.Speculate},
 		TheoremTimeout: bud.TheoremTimeout,
 		SetupTimeout:   a.cfg.Search.SetupTimeout,
 		VerifyTimeout:  a.cfg.Search.VerifyTimeout,

@@ -245,7 +245,7 @@ func parseLevel(s string) (slog.Level, error) {
 var (
 	backendKeys  = append([]string{"backend", "workers", "data"}, sectionKeys(driverNames()...)...)
 	proposerKeys = append([]string{"proposer", "knn.model"}, sectionKeys("model")...)
-	searchKeys   = []string{"expansions", "samples", "theorem-timeout", "tactic-timeout", "setup-timeout", "verify-timeout", "search-backstop", "llemma-parity"}
+	searchKeys   = []string{"expansions", "samples", "theorem-timeout", "tactic-timeout", "setup-timeout", "verify-timeout", "search-backstop", "speculate", "llemma-parity"}
 )
 
 // sectionKeys are the keys of the given sections, in schema order.

@@ -619,3 +619,28 @@ func TestFakeVerifierRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestSpeculateReachesTheAgent: --speculate and LLEMMA_SPECULATE set the
+// search's speculation depth; unset, the search's default (0) is kept.
+func TestSpeculateReachesTheAgent(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  string
+		want int
+	}{{nil, "", 0}, {[]string{"--speculate", "3"}, "", 3}, {[]string{"--speculate", "-1"}, "", -1}, {nil, "2", 2}} {
+		if tc.env != "" {
+			t.Setenv("LLEMMA_SPECULATE", tc.env)
+		}
+		fs := flagSet(commands["minif2f"], &strings.Builder{})
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		a, err := newApp(commands["minif2f"], fs, &strings.Builder{}, &strings.Builder{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.newAgent(nil, nil).Search.Speculate; got != tc.want {
+			t.Errorf("args %q env %q: Speculate = %d, want %d", tc.args, tc.env, got, tc.want)
+		}
+	}
+}
