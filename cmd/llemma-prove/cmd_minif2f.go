@@ -47,7 +47,7 @@ func runMiniF2F(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	st.agent.Slots = prover.NewSlots(a.workers())
-	if st.modeProver, err = a.modeProver(st, st.agent.Slots); err != nil {
+	if st.modeProver, err = a.modeProver(st, st.agent.Slots, false); err != nil {
 		return err
 	}
 	if n := a.cfg.Run.Mode.Proofs; n > 0 && st.modeProver != nil {

@@ -17,7 +17,7 @@ func init() {
 		name:  "prove",
 		args:  "FILE",
 		short: "prove one theorem of a source file; print the verified file on stdout",
-		keys:  keys([]string{"name", "json"}, backendKeys, proposerKeys, searchKeys),
+		keys:  keys([]string{"name", "json"}, backendKeys, proposerKeys, searchKeys, proveModeKeys),
 		run:   runProve,
 	})
 }
@@ -69,8 +69,17 @@ func runProve(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	st.agent.OnEvent = func(msg string) { a.say("%s", msg) }
+	var p prover.Prover = st.agent
+	mp, err := a.modeProver(st, nil, true)
+	if err != nil {
+		return err
+	}
+	if mp != nil {
+		p = mp
+		a.say("%s: %s mode", thm.Name, a.mode())
+	}
 	start := time.Now()
-	out := st.agent.Prove(ctx, thm)
+	out := p.Prove(ctx, thm)
 	if a.cfg.JSON {
 		if err := json.NewEncoder(a.stdout).Encode(benchmarks.NewResult(thm, st.proposer.Name(), out)); err != nil {
 			return err

@@ -18,6 +18,9 @@ import (
 // modeKeys configure the proof mode of minif2f.
 var modeKeys = []string{"mode", "repair-rounds", "proofs", "sketch-from", "informal", "hole-timeout"}
 
+// proveModeKeys are the mode keys of prove: one attempt, so no --proofs.
+var proveModeKeys = []string{"mode", "repair-rounds", "sketch-from", "informal", "hole-timeout"}
+
 // modeVerdictKeys are the mode keys of the verdict config: a step-wise run
 // leaves them out, so that its config is what it was before modes existed.
 var modeVerdictKeys = []string{"mode", "repair-rounds", "proofs", "sketch-from", "hole-timeout"}
@@ -31,8 +34,11 @@ func (a *app) mode() string {
 }
 
 // modeProver builds the prover of the whole-proof and sketch modes over
-// st (nil for step: the agent). The slots are the run's.
-func (a *app) modeProver(st *stack, slots *prover.Slots) (prover.Prover, error) {
+// st (nil for step: the agent). The slots are the run's. A model's
+// sketches of a benchmark need its informal proofs (--informal, or the
+// data's); with optionalInformal (one theorem of a user's file) the model
+// sketches from the formal statement when there are none.
+func (a *app) modeProver(st *stack, slots *prover.Slots, optionalInformal bool) (prover.Prover, error) {
 	mc := a.cfg.Run.Mode
 	switch a.mode() {
 	case prover.ModeWholeProof:
@@ -68,7 +74,7 @@ func (a *app) modeProver(st *stack, slots *prover.Slots) (prover.Prover, error) 
 		switch {
 		case err == nil:
 			sk.Informal = func(thm prover.Theorem) (prover.Informal, bool) { return inf.For(thm.Name) }
-		case mc.Informal != "" || mc.SketchFrom == "":
+		case mc.Informal != "" || (mc.SketchFrom == "" && !optionalInformal):
 			return nil, usagef("--informal: %v", err)
 		}
 		return sk, nil

@@ -273,3 +273,53 @@ Qed.
 		t.Errorf("fill with an open hole: exit %d\n%s\n%s", code, out, stderr)
 	}
 }
+
+// prove --mode: one theorem of a user's file, as a whole proof from the
+// model (a right one verifies and is printed; a wrong one, repaired with
+// the checker's error, verifies on round 2; without repair it exits 1) and
+// as a sketch filled by the portfolio (no informal proof: the file is not
+// a benchmark's).
+func TestProveModesCLI(t *testing.T) {
+	needCoq(t)
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "mine.v")
+	const src = "Require Import Arith Lia.\n\nTheorem mine : forall n : nat, n + 0 = n.\nProof.\nAdmitted.\n"
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := fakeWriter(t, func(p string) string {
+		if strings.Contains(p, "This attempt failed") {
+			return "  intros n. lia.\n"
+		}
+		return "  intros n. reflexivity.\n"
+	})
+	llm := []string{"--backend", "coq", "--proposer", "llm", "--model-url", srv.URL, "--model", "fake", "--name", "mine"}
+	out, stderr, code := runCLI(t, append(append([]string{"prove"}, llm...), "--mode", "whole-proof", file)...)
+	if code != 1 || out != "" {
+		t.Fatalf("wrong whole proof, no repair: exit %d, stdout %q, want 1 and nothing\n%s", code, out, stderr)
+	}
+	out, stderr, code = runCLI(t, append(append([]string{"prove"}, llm...), "--mode", "whole-proof", "--repair-rounds", "1", file)...)
+	if code != 0 || !strings.Contains(out, "lia.") || !strings.Contains(stderr, "whole-proof mode") {
+		t.Fatalf("repaired whole proof: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	proved := filepath.Join(dir, "proved.v")
+	if err := os.WriteFile(proved, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if o, e, c := runCLI(t, "check", "--backend", "coq", "--name", "mine", proved); c != 0 || !strings.Contains(o, "verified mine") {
+		t.Fatalf("check of the proved file: exit %d\n%s\n%s", c, o, e)
+	}
+
+	sk := filepath.Join(dir, "sketches")
+	if err := os.Mkdir(sk, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sk, "mine.v"), []byte("intros n.\nassert (h : n + 0 = n) by admit.\nexact h.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code = runCLI(t, "prove", "--backend", "coq", "--name", "mine", "--mode", "sketch", "--sketch-from", sk, "--hole-timeout", "20s", file)
+	if code != 0 || !strings.Contains(out, "Theorem mine") || strings.Contains(out, "admit") {
+		t.Fatalf("sketch: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+}
