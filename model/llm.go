@@ -632,8 +632,12 @@ func (l *LLM) chatRequest(ctx context.Context, prompt string, n int, seed *int64
 
 // ollamaOne is one /api/generate call: raw prompt, no template, logprobs.
 func (l *LLM) ollamaOne(ctx context.Context, prompt string, seed *int64) (Sample, error) {
+	return l.ollamaGenerate(ctx, prompt, seed, l.stops)
+}
+
+// ollamaGenerate is one /api/generate call stopped at stops.
+func (l *LLM) ollamaGenerate(ctx context.Context, prompt string, seed *int64, stops []string) (Sample, error) {
 	temp, topP, maxTokens, numCtx := l.temp, l.cfg.TopP, l.cfg.MaxTokens, l.cfg.ContextTokens
-	stops := l.stops
 	if stops == nil {
 		stops = []string{}
 	}
@@ -644,13 +648,12 @@ func (l *LLM) ollamaOne(ctx context.Context, prompt string, seed *int64) (Sample
 	if err := l.rt.post(ctx, "/api/generate", req, &resp); err != nil {
 		return Sample{}, err
 	}
-	return sampleFromOllama(&resp, l.stops), nil
+	return sampleFromOllama(&resp, stops), nil
 }
 
-// llamaCppBatch samples n completions of each prompt from llama-server's
-// native /completion: n requests with distinct seeds, each carrying every
-// prompt (one result per prompt).
-func (l *LLM) llamaCppBatch(ctx context.Context, prompts []string, n int) ([][]Sample, error) {
+// llamaCppRequest is a native /completion request of prompt (a string or
+// []string), every sampler sent.
+func (l *LLM) llamaCppRequest(prompt any, seed *int64, stops []string) LlamaCppRequest {
 	temp, topP, maxTokens := l.temp, l.cfg.TopP, l.cfg.MaxTokens
 	topK, minP, nProbs := 0, 0.0, max(l.topLP, 1)
 	if l.cfg.TopK != nil {
@@ -659,6 +662,32 @@ func (l *LLM) llamaCppBatch(ctx context.Context, prompts []string, n int) ([][]S
 	if l.cfg.MinP != nil {
 		minP = *l.cfg.MinP
 	}
+	return LlamaCppRequest{Prompt: prompt, NPredict: &maxTokens, Temperature: &temp, TopP: &topP, TopK: &topK,
+		MinP: &minP, Stop: stops, Seed: seed, NProbs: &nProbs, CachePrompt: true, Extra: l.cfg.Extra}
+}
+
+// llamaCppOne is one native /completion call of one prompt stopped at
+// stops; the Choice carries the stopping word as StopReason.
+func (l *LLM) llamaCppOne(ctx context.Context, prompt string, seed *int64, stops []string) (Sample, Choice, error) {
+	req := l.llamaCppRequest(prompt, seed, stops)
+	var resp llamaCppResults
+	if err := l.rt.post(ctx, "/completion", req, &resp); err != nil {
+		return Sample{}, Choice{}, err
+	}
+	if len(resp) != 1 {
+		return Sample{}, Choice{}, fmt.Errorf("model response from %s: %w: %d results for 1 prompt", l.cfg.Model, errMalformed, len(resp))
+	}
+	c := Choice{Text: resp[0].Content}
+	if resp[0].StopType == "word" {
+		c.StopReason = resp[0].StoppingWord
+	}
+	return sampleFromLlamaCpp(resp[0], stops), c, nil
+}
+
+// llamaCppBatch samples n completions of each prompt from llama-server's
+// native /completion: n requests with distinct seeds, each carrying every
+// prompt (one result per prompt).
+func (l *LLM) llamaCppBatch(ctx context.Context, prompts []string, n int) ([][]Sample, error) {
 	var p any = prompts
 	if len(prompts) == 1 {
 		p = prompts[0]
@@ -667,9 +696,7 @@ func (l *LLM) llamaCppBatch(ctx context.Context, prompts []string, n int) ([][]S
 	g, gctx := errgroup.WithContext(ctx)
 	for j := range n {
 		g.Go(func() error {
-			req := LlamaCppRequest{Prompt: p, NPredict: &maxTokens, Temperature: &temp, TopP: &topP, TopK: &topK,
-				MinP: &minP, Stop: l.stops, Seed: l.seedFor(gctx, prompts[0], j), NProbs: &nProbs, CachePrompt: true,
-				Extra: l.cfg.Extra}
+			req := l.llamaCppRequest(p, l.seedFor(gctx, prompts[0], j), l.stops)
 			var resp llamaCppResults
 			if err := l.rt.post(gctx, "/completion", req, &resp); err != nil {
 				return err

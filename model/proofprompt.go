@@ -188,8 +188,17 @@ func (l *LLM) WriteProof(ctx context.Context, req prover.ProofRequest) (prover.P
 				s.Text += keptStop(c, stops, syntaxOf(l.cfg.Backend).keep)
 			}
 		}
+	case APIOllama:
+		// Ollama does not say which stop ended the text: a kept stop
+		// (Qed.) is lost, and the assembly writes the closing itself.
+		s, err = l.ollamaGenerate(ctx, prompt, seed, stops)
+	case APILlamaCpp:
+		var c Choice
+		if s, c, err = l.llamaCppOne(ctx, prompt, seed, stops); err == nil {
+			s.Text += keptStop(c, stops, syntaxOf(l.cfg.Backend).keep)
+		}
 	default:
-		err = fmt.Errorf("whole proofs and sketches need the openai or chat API, not %s", l.cfg.API)
+		err = fmt.Errorf("whole proofs and sketches need the openai, chat, ollama or llamacpp API, not %s", l.cfg.API)
 	}
 	record(ctx, &l.total, Cost{Proposals: 1, Samples: 1, ProposeTime: time.Since(start)})
 	if err != nil {

@@ -105,3 +105,59 @@ func TestWriteProof(t *testing.T) {
 		t.Errorf("chat text %q", txt.Text)
 	}
 }
+
+// WriteProof over Ollama's /api/generate and llama-server's /completion:
+// the proof prompt with the proof stops (not the tactic stops), the max
+// tokens, a seed; llama.cpp's stopping word is put back when the proof
+// syntax keeps it (Qed.), Ollama's cannot be (it is not reported).
+func TestWriteProofNativeAPIs(t *testing.T) {
+	t.Parallel()
+	srv, rec := fakeServer(t, func(w http.ResponseWriter, r *http.Request, body map[string]any) {
+		switch r.URL.Path {
+		case "/api/generate":
+			writeJSON(w, 200, `{"model":"m","response":"  lra.\n","done":true,"done_reason":"stop"}`)
+		case "/completion":
+			writeJSON(w, 200, `{"content":"  nra.\n","stop_type":"word","stopping_word":"Qed.","tokens_predicted":3}`)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	for _, tc := range []struct {
+		api, path, want string
+		stops           string
+	}{
+		{APIOllama, "/api/generate", "  lra.\n", "options"},
+		{APILlamaCpp, "/completion", "  nra.\nQed.", ""},
+	} {
+		cfg := testConfig(srv.URL)
+		cfg.API, cfg.Backend, cfg.MaxTokens = tc.api, "coq", 777
+		l := mustLLM(t, cfg)
+		n := len(rec.all())
+		txt, err := l.WriteProof(context.Background(), prover.ProofRequest{Theorem: proofThm, Kind: prover.KindProof})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.api, err)
+		}
+		if txt.Text != tc.want {
+			t.Errorf("%s: text %q, want %q", tc.api, txt.Text, tc.want)
+		}
+		reqs := rec.all()
+		if len(reqs) != n+1 {
+			t.Fatalf("%s: %d requests, want 1", tc.api, len(reqs)-n)
+		}
+		body := reqs[n]
+		if tc.stops == "options" {
+			body, _ = body["options"].(map[string]any)
+		}
+		stops, _ := body["stop"].([]any)
+		hasQed := false
+		for _, s := range stops {
+			hasQed = hasQed || s == "Qed."
+		}
+		if !hasQed {
+			t.Errorf("%s: stops %v, want the proof stops (Qed.)", tc.api, body["stop"])
+		}
+		if tc.api == APIOllama && body["num_predict"] != 777.0 || tc.api == APILlamaCpp && body["n_predict"] != 777.0 {
+			t.Errorf("%s: request %v lacks the max tokens", tc.api, body)
+		}
+	}
+}
