@@ -24,7 +24,8 @@ func (p *Process) Signal(sig syscall.Signal) error {
 }
 
 // CPUTime is the user+system CPU time used so far by the process (all its
-// threads) and its live descendants, from /proc/PID/stat; 0 if unknown or
+// threads), its live descendants and the children they have waited for
+// (a solver a tactic ran, such as psatz's csdp), from /proc/PID/stat; 0 if unknown or
 // the process has exited. Its resolution is the kernel's clock tick
 // (10 ms). Unlike wall time it does not grow while the process waits for
 // a CPU, so a deadline on it means the same on an idle and a loaded
@@ -56,25 +57,32 @@ func cpuTime(pid int) time.Duration {
 	return parseStatCPU(b)
 }
 
-// parseStatCPU reads fields 14 (utime) and 15 (stime) of a /proc/PID/stat
-// line. The command name (field 2) is in parentheses and may itself hold
-// spaces and parentheses, so fields are counted after its last ')'.
+// parseStatCPU reads fields 14-17 (utime, stime, and cutime, cstime: the
+// times of the children the process has waited for) of a /proc/PID/stat
+// line. A live child is not in its parent's cutime yet, so summing over
+// live descendants counts each process once. The command name (field 2)
+// is in parentheses and may itself hold spaces and parentheses, so fields
+// are counted after its last ')'.
 func parseStatCPU(stat []byte) time.Duration {
 	i := bytes.LastIndexByte(stat, ')')
 	if i < 0 {
 		return 0
 	}
 	f := strings.Fields(string(stat[i+1:]))
-	// After the name: state(3) ppid(4) ... utime(14) stime(15).
-	if len(f) < 13 {
+	// After the name: state(3) ppid(4) ... utime(14) stime(15) cutime(16)
+	// cstime(17).
+	if len(f) < 15 {
 		return 0
 	}
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	s, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil || u < 0 || s < 0 {
-		return 0
+	var ticks int64
+	for _, field := range f[11:15] {
+		n, err := strconv.ParseInt(field, 10, 64)
+		if err != nil || n < 0 {
+			return 0
+		}
+		ticks += n
 	}
-	return time.Duration(u+s) * clockTick
+	return time.Duration(ticks) * clockTick
 }
 
 // descendants lists pid and its live descendants (at most 256 processes),
