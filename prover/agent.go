@@ -166,6 +166,16 @@ type CPUMeter interface {
 // search as if the budget were spent.
 const CheckWallFactor = 2.0
 
+// ErrCheckerStalled is the cause of a search whose checks reached their
+// wall cap (CheckWallFactor) while the checker hardly ran: a stopped or
+// starved process, an infrastructure fault rather than the theorem's
+// budget.
+var ErrCheckerStalled = errors.New("prover: the checker made no progress")
+
+// stalledCPUShare is the share of the checks' wall time below which a
+// checker that reached the wall cap is taken as stalled.
+const stalledCPUShare = 0.1
+
 // ErrWallBackstop is the context cause of a search stopped by
 // Agent.WallBackstop.
 var ErrWallBackstop = errors.New("prover: search wall backstop reached")
@@ -255,6 +265,14 @@ func (a *Agent) prove(ctx context.Context, thm Theorem, slot *heldSlot, out *Out
 		out.Status = StatusError
 		out.Err = StageError(stage, fmt.Sprintf("the search of %s reached its wall backstop of %s after %d expansions, %s of its %s budget used, %s waiting for the model, %s waiting for a checker slot: %s was too slow",
 			thm.Name, a.backstop(), res.Expansions, env.charged.Round(time.Millisecond), a.TheoremTimeout, env.modelWait.Round(time.Millisecond), env.queue.Round(time.Millisecond), what), ErrWallBackstop)
+		return
+	}
+	if env.stalled && ctx.Err() == nil && (res.Outcome == search.OutcomeTimeout || res.Outcome == search.OutcomeError) {
+		// The checks' wall cap, with the checker's CPU far below it: not
+		// the theorem's budget but a process that did not run.
+		out.Status = StatusError
+		out.Err = StageError(ErrBackend, fmt.Sprintf("the checker of %s made no progress: %s of tactic CPU in %s of checks (the cap is %gx the %s budget); was it stopped or starved?",
+			thm.Name, env.charged.Round(time.Millisecond), env.check.Round(time.Millisecond), CheckWallFactor, a.TheoremTimeout), ErrCheckerStalled)
 		return
 	}
 	switch res.Outcome {
@@ -437,6 +455,7 @@ type agentEnv struct {
 	modelWait, queue            time.Duration
 	parks                       int
 	parked, backstop            bool
+	stalled                     bool // the checks' wall cap ended the search, the checker hardly ran
 	resumeErr                   error
 }
 
@@ -673,6 +692,7 @@ func (e *agentEnv) charge(wall, cpu0 time.Duration) {
 	case e.charged >= e.budget:
 		e.spend(fmt.Errorf("%w: %s of tactic time, budget %s", search.ErrBudget, e.charged.Round(time.Millisecond), e.budget))
 	case e.meter != nil && float64(e.check) >= CheckWallFactor*float64(e.budget):
+		e.stalled = float64(e.charged) < stalledCPUShare*float64(e.check)
 		e.spend(fmt.Errorf("%w: %s of checks' wall time (%s of tactic CPU), %gx the budget of %s", search.ErrBudget,
 			e.check.Round(time.Millisecond), e.charged.Round(time.Millisecond), CheckWallFactor, e.budget))
 	}

@@ -482,8 +482,15 @@ func TestAgentEnds(t *testing.T) {
 		{
 			// Charged by CPU, a checker that does not run spends none; the
 			// checks' wall cap (CheckWallFactor) ends the search well before
-			// the backstop of 4 x 30ms + 1 min, as a timeout.
+			// the backstop of 4 x 30ms + 1 min, as an error: an
+			// infrastructure fault is not the theorem's timeout.
 			name: "a stopped checker charged by CPU", sess: &agentFakeSession{root: "g", block: true, cpu: true}, timeout: short,
+			status: StatusError, cause: CauseBackend, end: search.OutcomeTimeout, errHas: "made no progress: 0s of tactic CPU",
+		},
+		{
+			// A checker that runs, slowly (a third of the wall: a loaded
+			// machine), still ends at the wall cap as the theorem's timeout.
+			name: "a slow checker charged by CPU", sess: &agentFakeSession{root: "g", block: true, cpu: true, cpuPerApply: 20 * time.Millisecond}, timeout: short,
 			status: StatusTimeout, end: search.OutcomeTimeout,
 		},
 		{
