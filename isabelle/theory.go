@@ -204,7 +204,11 @@ func (b *Backend) Assemble(thm prover.Theorem, proof []string) string {
 	return assemble(thm, b.resolve(thm, proof))
 }
 
-func assemble(thm prover.Theorem, proof []string) string {
+func assemble(thm prover.Theorem, proof []string) string { return assembleSteps(thm, proof, true) }
+
+// assembleSteps writes thm's header and statement, one step a line
+// indented two spaces, the closing `done` when closing is set, and `end`.
+func assembleSteps(thm prover.Theorem, proof []string, closing bool) string {
 	var sb strings.Builder
 	sb.WriteString(thm.Header)
 	sb.WriteString(thm.Statement)
@@ -214,7 +218,10 @@ func assemble(thm prover.Theorem, proof []string) string {
 		sb.WriteString(s)
 		sb.WriteString("\n")
 	}
-	sb.WriteString("  " + closeProof + "\n\nend\n")
+	if closing {
+		sb.WriteString("  " + closeProof + "\n")
+	}
+	sb.WriteString("\nend\n")
 	return sb.String()
 }
 

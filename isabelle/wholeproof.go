@@ -1,7 +1,6 @@
 package isabelle
 
 import (
-	"sort"
 	"strings"
 
 	"github.com/llemma-prove/llemma-prove/prover"
@@ -112,23 +111,14 @@ func dropTheoryEnd(text string, sig []Token) string {
 // assembleProof writes thm's header and statement, proof indented two
 // spaces, the `done` an open apply script lacks, and `end`.
 func assembleProof(thm prover.Theorem, proof string) string {
-	var sb strings.Builder
-	sb.WriteString(thm.Header)
-	sb.WriteString(thm.Statement)
-	sb.WriteString("\n")
+	var lines []string
 	for _, line := range strings.Split(proof, "\n") {
-		if strings.TrimSpace(line) == "" {
-			continue
+		if strings.TrimSpace(line) != "" {
+			lines = append(lines, strings.TrimRight(line, " \t\r"))
 		}
-		sb.WriteString("  ")
-		sb.WriteString(strings.TrimRight(line, " \t\r"))
-		sb.WriteString("\n")
 	}
-	if sig, err := holeTokens(proof, true); err == nil && !terminalCommands[lastCommand(sig)] {
-		sb.WriteString("  " + closeProof + "\n")
-	}
-	sb.WriteString("\nend\n")
-	return sb.String()
+	sig, err := holeTokens(proof, true)
+	return assembleSteps(thm, lines, err == nil && !terminalCommands[lastCommand(sig)])
 }
 
 // lastCommand is the last command word of sig at bracket depth 0 ("" for
@@ -189,11 +179,10 @@ func hammerHoles(text string, sig []Token) (string, []Token, error) {
 // taken out: what it refuses stays refused when the holes are filled. It
 // returns why, or "".
 func refuseSketch(b *Backend, file string) string {
-	hs, err := parseIsabelleHoles(b, file)
+	hs, err := parseIsabelleHoles(b, file) // in source order
 	if err != nil {
 		return err.Error()
 	}
-	sort.Slice(hs, func(i, j int) bool { return hs[i].Start < hs[j].Start })
 	var sb strings.Builder
 	last := 0
 	for _, h := range hs {
