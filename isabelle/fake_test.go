@@ -678,8 +678,59 @@ func simApply(theory, method string, goals []string) ([]string, bool) {
 	return nil, false
 }
 
+// simFrame is one goal of the step simulator's proof: the lemma's, or a
+// local goal (have/show) of a structured proof. A frame in state mode
+// (after `proof`) has no goals of its own but theses left to show.
+type simFrame struct {
+	goals  []string
+	state  bool
+	thesis []string
+	show   bool   // a show/thus: closing it discharges a thesis of the parent
+	prop   string // the local goal's statement
+}
+
+// simIsarCommands splits a line into Isar commands at the command words
+// outside strings and parentheses.
+func simIsarCommands(line string) []string {
+	var out []string
+	depth, inStr, start := 0, false, 0
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case c == '"':
+			inStr = !inStr
+		case inStr:
+		case c == '(' || c == '[':
+			depth++
+		case c == ')' || c == ']':
+			depth--
+		case depth == 0 && (i == 0 || line[i-1] == ' ') && isWordByte(c):
+			j := i
+			for j < len(line) && isWordByte(line[j]) {
+				j++
+			}
+			if i > start && simIsarWords[line[i:j]] {
+				out = append(out, strings.TrimSpace(line[start:i]))
+				start = i
+			}
+			i = j - 1
+		}
+	}
+	return append(out, strings.TrimSpace(line[start:]))
+}
+
+var simIsarWords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields("apply by using unfolding sorry oops done print_state sledgehammer proof qed next have show hence thus then from with moreover ultimately note fix assume also finally") {
+		m[w] = true
+	}
+	return m
+}()
+
 // simulate checks a theory the way the scripted logic says and returns the
-// use_theories result, or the name of a fault to inject.
+// use_theories result, or the name of a fault to inject. Proofs are apply
+// scripts or a structured subset: proof [-|method], have/show/hence/thus
+// "P" (or ?thesis) with a by, sorry or apply...done proof, then/from/with/
+// note/moreover/ultimately/next, qed, and oops anywhere.
 func (s *fakeServer) simulate(name, src string) (map[string]any, string) {
 	lines := strings.Split(src, "\n")
 	var msgs, errs []map[string]any
@@ -694,13 +745,31 @@ func (s *fakeServer) simulate(name, src string) (map[string]any, string) {
 		}
 	}
 	var goals []string
-	inStmt, inProof, failed := false, false, false
+	var frames []*simFrame
+	inStmt, failed := false, false
 	commands := 0
+	// close pops the top frame; a show discharges its parent's thesis
+	close := func(l int) {
+		f := frames[len(frames)-1]
+		frames = frames[:len(frames)-1]
+		if !f.show || len(frames) == 0 {
+			return
+		}
+		p := frames[len(frames)-1]
+		for k, t := range p.thesis {
+			if t == f.prop {
+				p.thesis = append(append([]string(nil), p.thesis[:k]...), p.thesis[k+1:]...)
+				return
+			}
+		}
+		say("error", l, "Failed to refine any pending goal")
+		failed = true
+	}
 	for i, raw := range lines {
 		l := i + 1
 		line := strings.TrimSpace(raw)
-		word, rest, _ := strings.Cut(line, " ")
-		if !inStmt && !inProof {
+		word, _, _ := strings.Cut(line, " ")
+		if !inStmt && len(frames) == 0 {
 			if word == "theorem" || word == "lemma" {
 				inStmt = true
 				commands++
@@ -714,64 +783,156 @@ func (s *fakeServer) simulate(name, src string) (map[string]any, string) {
 			}
 			switch word {
 			case "apply", "by", "using", "unfolding", "sorry", "oops", "done", "print_state", "sledgehammer", "end", "proof":
-				inStmt, inProof = false, true
+				inStmt = false
+				frames = []*simFrame{{goals: goals}}
 				say("writeln", l-1, "theorem "+strings.Join(goals, ""))
 			default:
 				continue
 			}
 		}
-		if line == "" {
+		if line == "" || strings.HasPrefix(line, "(*") && strings.HasSuffix(line, "*)") {
 			continue
 		}
-		commands++
-		if failed {
-			continue
-		}
-		if strings.HasPrefix(line, "sledgehammer") {
-			say("writeln", l, "Sledgehammering...")
-			if len(goals) > 0 && simHammer[goals[0]] != "" {
-				say("writeln", l, "z3 found a proof...")
-				say("writeln", l, "z3: Try this: "+simHammer[goals[0]]+" (12 ms)")
-			} else {
-				say("writeln", l, "No proof found")
-			}
-			continue
-		}
-		switch word {
-		case "end":
-			if inProof {
-				say("error", l, "Unfinished proof")
-				failed = true
-			}
-		case "print_state":
-			if s.showStates {
-				say("writeln", l, "proof (prove)\n"+goalText(goals))
-			}
-		case "done":
-			if len(goals) > 0 {
-				say("error", l, `Failed to finish proof\<^here>:`+"\n"+goalText(goals))
-				failed = true
-			} else {
-				inProof = false
-			}
-		case "sorry", "oops": // accepted, as by the real server in PIDE
-			goals, inProof = nil, false
-		case "using", "unfolding":
-		case "apply":
-			switch rest {
-			case "hang_forever", "deaf", "drop_conn", "task_fail":
-				return nil, rest
-			}
-			ng, ok := simApply(name, rest, goals)
-			if !ok {
-				say("error", l, `Failed to apply proof method\<^here>:`+"\n"+goalText(goals))
-				failed = true
+		for _, cmd := range simIsarCommands(line) {
+			word, rest, _ := strings.Cut(cmd, " ")
+			rest = strings.TrimSpace(rest)
+			commands++
+			if failed {
 				continue
 			}
-			goals = ng
-		default:
-			say("error", l, "Outer syntax error\\<^here>: command expected")
-			failed = true
+			if len(frames) == 0 {
+				if word != "end" {
+					say("error", l, "Outer syntax error\\<^here>: command expected")
+					failed = true
+				}
+				continue
+			}
+			top := frames[len(frames)-1]
+			prove := func() bool {
+				if top.state {
+					say("error", l, `Illegal application of proof command in "state" mode`)
+					failed = true
+				}
+				return !top.state
+			}
+			if word == "sledgehammer" {
+				if !prove() {
+					continue
+				}
+				say("writeln", l, "Sledgehammering...")
+				if len(top.goals) > 0 && simHammer[top.goals[0]] != "" {
+					say("writeln", l, "z3 found a proof...")
+					say("writeln", l, "z3: Try this: "+simHammer[top.goals[0]]+" (12 ms)")
+				} else {
+					say("writeln", l, "No proof found")
+				}
+				continue
+			}
+			switch word {
+			case "end":
+				say("error", l, "Unfinished proof")
+				failed = true
+			case "print_state":
+				if s.showStates {
+					if top.state {
+						say("writeln", l, "proof (state)\n"+goalText(top.thesis))
+					} else {
+						say("writeln", l, "proof (prove)\n"+goalText(top.goals))
+					}
+				}
+			case "done":
+				if !prove() {
+					continue
+				}
+				if len(top.goals) > 0 {
+					say("error", l, `Failed to finish proof\<^here>:`+"\n"+goalText(top.goals))
+					failed = true
+				} else {
+					close(l)
+				}
+			case "sorry": // accepted, as by the real server in PIDE
+				close(l)
+			case "oops":
+				frames = nil
+			case "using", "unfolding":
+				prove()
+			case "apply", "by":
+				if !prove() {
+					continue
+				}
+				switch rest {
+				case "hang_forever", "deaf", "drop_conn", "task_fail":
+					return nil, rest
+				}
+				ng, ok := simApply(name, rest, top.goals)
+				if !ok {
+					say("error", l, `Failed to apply proof method\<^here>:`+"\n"+goalText(top.goals))
+					failed = true
+					continue
+				}
+				top.goals = ng
+				if word == "by" {
+					if len(ng) > 0 {
+						say("error", l, `Failed to finish proof\<^here>:`+"\n"+goalText(ng))
+						failed = true
+						continue
+					}
+					close(l)
+				}
+			case "proof":
+				if !prove() {
+					continue
+				}
+				th := top.goals
+				if rest != "-" && rest != "" {
+					ng, ok := simApply(name, strings.TrimPrefix(rest, "apply "), th)
+					if !ok {
+						say("error", l, `Failed to apply initial proof method\<^here>:`+"\n"+goalText(th))
+						failed = true
+						continue
+					}
+					th = ng
+				}
+				top.state, top.thesis, top.goals = true, th, nil
+			case "have", "show", "hence", "thus":
+				if !top.state {
+					say("error", l, `Illegal application of proof command in "prove" mode`)
+					failed = true
+					continue
+				}
+				var prop string
+				if m := simQuoted.FindStringSubmatch(rest); m != nil {
+					prop = m[1]
+				} else if strings.Contains(rest, "?thesis") && len(top.thesis) > 0 {
+					prop = top.thesis[0]
+				} else {
+					say("error", l, "Outer syntax error\\<^here>: proposition expected")
+					failed = true
+					continue
+				}
+				frames = append(frames, &simFrame{goals: []string{prop}, prop: prop, show: word == "show" || word == "thus"})
+			case "then", "from", "with", "moreover", "ultimately", "note", "fix", "assume", "also", "finally", "next":
+				if top.state {
+					continue
+				}
+				say("error", l, `Illegal application of proof command in "prove" mode`)
+				failed = true
+			case "qed":
+				if !top.state {
+					say("error", l, `Illegal application of proof command in "prove" mode`)
+					failed = true
+					continue
+				}
+				if len(top.thesis) > 0 {
+					say("error", l, `Failed to finish proof\<^here>:`+"\n"+goalText(top.thesis))
+					failed = true
+					continue
+				}
+				close(l)
+			default:
+				say("error", l, "Outer syntax error\\<^here>: command expected")
+				failed = true
+			}
 		}
 	}
 	nerr := len(errs)

@@ -40,6 +40,13 @@ type simFact struct {
 	oracles map[string]bool
 }
 
+// simLocal is a local goal (have/show) proved on the lines after it.
+type simLocal struct {
+	g     string
+	goals []string
+	show  bool
+}
+
 type simThy struct {
 	name   string
 	facts  map[string]simFact
@@ -99,6 +106,8 @@ func simulateFinalTheory(name, src string) *simThy {
 		isar           int
 		shown          map[string]bool
 		failed         bool
+		// a local goal proved on the lines after its have/show
+		local *simLocal
 	)
 	full := func(base, in string) string {
 		parts := []string{name}
@@ -175,7 +184,14 @@ func simulateFinalTheory(name, src string) *simThy {
 				th.facts[fn] = simFact{prop: prop, oracles: oracles}
 			}
 		}
-		inPrf, isar, lemName = false, 0, ""
+		inPrf, isar, lemName, local = false, 0, "", nil
+	}
+	// endLocal finishes the local goal's proof
+	endLocal := func() {
+		if local.show {
+			shown[local.g] = true
+		}
+		local = nil
 	}
 	lines := strings.Split(src, "\n")
 	for i, raw := range lines {
@@ -227,6 +243,45 @@ func simulateFinalTheory(name, src string) *simThy {
 					if isar <= 1 {
 						finish()
 					}
+				}
+				continue
+			}
+			if local != nil {
+				inherit(line)
+				_, by, hasBy := strings.Cut(line, " by ")
+				switch {
+				case word == "apply":
+					ng, ok := solve(l, rest, local.goals)
+					if !ok {
+						say("error", l, `Failed to apply proof method\<^here>:`+"\n"+goalText(local.goals))
+						failed = true
+						continue
+					}
+					local.goals = ng
+				case word == "by" || (word == "using" || word == "unfolding") && hasBy:
+					if word == "by" {
+						by = rest
+					}
+					if ng, ok := solve(l, by, local.goals); !ok || len(ng) > 0 {
+						say("error", l, `Failed to finish proof\<^here>:`+"\n"+goalText(local.goals))
+						failed = true
+						continue
+					}
+					endLocal()
+				case word == "using" || word == "unfolding":
+				case word == "done":
+					if len(local.goals) > 0 {
+						say("error", l, `Failed to finish proof\<^here>:`+"\n"+goalText(local.goals))
+						failed = true
+						continue
+					}
+					endLocal()
+				case word == "sorry":
+					oracles[SkipProofOracle] = true
+					endLocal()
+				default:
+					say("error", l, "Outer syntax error\\<^here>: the scripted double expects the local goal's proof")
+					failed = true
 				}
 				continue
 			}
@@ -308,8 +363,17 @@ func simulateFinalTheory(name, src string) *simThy {
 						continue
 					}
 				default:
-					say("error", l, "Outer syntax error\\<^here>: the scripted double needs `by` on the show/have line")
-					failed = true
+					// proved on the following lines
+					local = &simLocal{g: g, goals: []string{g}, show: word == "show" || word == "thus" || strings.Contains(line, " show ")}
+					if _, m, ok := strings.Cut(line, " apply "); ok { // its first step on the same line
+						ng, ok := solve(l, m, local.goals)
+						if !ok {
+							say("error", l, `Failed to apply proof method\<^here>:`+"\n"+goalText(local.goals))
+							failed = true
+							continue
+						}
+						local.goals = ng
+					}
 					continue
 				}
 				if word == "show" || word == "thus" || strings.Contains(line, " show ") {

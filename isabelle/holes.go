@@ -27,15 +27,28 @@ import (
 //     "P" apply simp sorry`); it is filled by the search's steps, one a
 //     line at the hole's indentation, and `done`, as Assemble writes a
 //     proof;
-//   - anything else (a sorry in a structured proof, after `have`, in a
-//     locale or context block, outside a goal command) is Unsupported and
-//     left as it is.
+//   - supported too: the hole is the proof of a local goal of a
+//     structured proof (`have`, `show`, `hence`, `thus`, as the holes of
+//     a Draft-Sketch-Prove sketch: `proof - have h: "P" sorry ... qed`),
+//     with only apply-style steps (`using`, `apply`, ...) between the
+//     local statement and the hole; it is filled the same way, the
+//     `done` closing that local goal;
+//   - anything else (a sorry after `obtain`, `proof`, `next` or `qed`, in
+//     a locale or context block, outside a goal command) is Unsupported
+//     and left as it is.
+//
+// A file whose text the final check would refuse (ML, file access,
+// axioms, oops... : RefuseSolution, with the holes themselves masked) has
+// no holes to search: Holes says why, and nothing of it reaches the server.
 //
 // Reaching a hole's goal: the theory before the hole's goal command
 // (earlier holes left as they are) is the theorem's header, the goal
-// command's statement its statement, and the steps before the hole are
-// replayed as the session's root path; the session then works like Open's
-// (every state re-checked in a fresh theory). Closing the root is the
+// command's statement its statement (for a local goal: the statement, the
+// proof text up to the local statement, and that statement), and the
+// steps before the hole are replayed as the session's root path; the
+// session then works like Open's (every state re-checked in a fresh
+// theory; for a local goal the check ends with `oops`, which drops the
+// enclosing proof once the local goal is done). Closing the root is the
 // search's claim only; the filled file is judged by the Verifier.
 
 // Kinds of Isabelle holes.
@@ -62,7 +75,13 @@ type isaHole struct {
 	thm    prover.Theorem
 	prefix []string // the steps before the hole (policy-clean)
 	indent string   // the hole's line's leading white space
+	// local: the hole proves a local goal of a structured proof (thm's
+	// statement ends with that goal's statement)
+	local bool
 }
+
+// localGoalCommands state the local goals whose proofs are searched.
+var localGoalCommands = map[string]bool{"have": true, "show": true, "hence": true, "thus": true}
 
 // holeTokens returns the significant tokens of src (no space, no comment)
 // under one reading of ‹ ›.
@@ -126,6 +145,17 @@ func parseIsabelleHoles(b *Backend, src string) ([]isaHole, error) {
 		if sig[i].Pos != altAt[k] {
 			return nil, fmt.Errorf("%w: the holes differ when ‹ › are not cartouche delimiters", ErrScan)
 		}
+	}
+	// the final check's refusals, the holes masked: nothing it would
+	// refuse is ever sent to the server on the way to a hole
+	masked := []byte(src)
+	for _, i := range at {
+		for k := sig[i].Pos; k < sig[i].Pos+len(sig[i].Text); k++ {
+			masked[k] = ' '
+		}
+	}
+	if r := RefuseSolution(string(masked)); r != nil {
+		return nil, fmt.Errorf("the final check would refuse this file (%v), so its holes are not searched", r)
 	}
 	// the theory's begin
 	bodyStart := -1
@@ -217,6 +247,9 @@ func classifyHole(b *Backend, src string, sig []Token, bodyStart, i int, h *isaH
 	if _, err := Imports(h.thm); err != nil {
 		return "the theory header cannot be read: " + err.Error()
 	}
+	if stmtEnd < i && !prefixCommands[sig[stmtEnd].Text] {
+		return localHole(b, src, sig, decl, stmtEnd, i, h)
+	}
 	if stmtEnd < i {
 		cmds, err := splitCommands(src[sig[stmtEnd].Pos:sig[i].Pos])
 		if err != nil {
@@ -224,7 +257,7 @@ func classifyHole(b *Backend, src string, sig []Token, bodyStart, i int, h *isaH
 		}
 		for _, c := range cmds {
 			if !prefixCommands[firstWord(c)] {
-				return "the hole is inside a structured proof (" + firstWord(c) + "): only apply scripts are searched"
+				return localHole(b, src, sig, decl, stmtEnd, i, h)
 			}
 			t, err := b.policy.Check(c)
 			if err != nil {
@@ -238,6 +271,71 @@ func classifyHole(b *Backend, src string, sig []Token, bodyStart, i int, h *isaH
 		!goalCommands[sig[i+1].Text] && sig[i+1].Text != "end" && sig[i+1].Text != "declare" && sig[i+1].Text != "definition" {
 		return "the hole is followed by proof text (" + sig[i+1].Text + ")"
 	}
+	return ""
+}
+
+// localHole classifies a hole inside a structured proof (decl's proof
+// starts at stmtEnd, the hole is sig[i]): supported when the last command
+// before it that is not an apply-style step states a local goal.
+func localHole(b *Backend, src string, sig []Token, decl, stmtEnd, i int, h *isaHole) string {
+	// the commands between the statement and the hole, at depth 0
+	var cmds []int
+	depth := 0
+	for j := stmtEnd; j < i; j++ {
+		t := sig[j]
+		switch {
+		case t.Kind == TokOther && (t.Text == "(" || t.Text == "["):
+			depth++
+		case t.Kind == TokOther && (t.Text == ")" || t.Text == "]"):
+			depth--
+		case t.Kind == TokWord && depth == 0 && commandWords[t.Text] && !isHoleTok(sig, j):
+			cmds = append(cmds, j)
+		}
+	}
+	goal := -1
+	for k := len(cmds) - 1; k >= 0; k-- {
+		if !prefixCommands[sig[cmds[k]].Text] {
+			goal = k
+			break
+		}
+	}
+	if goal < 0 {
+		return "the proof before the hole cannot be read"
+	}
+	g := cmds[goal]
+	if !localGoalCommands[sig[g].Text] {
+		return "the hole follows `" + sig[g].Text + "`: only the proofs of have, show, hence and thus are searched"
+	}
+	for _, j := range cmds[:goal] {
+		if w := sig[j].Text; goalCommands[w] || w == "end" || blockCommands[w] {
+			return "the proof before the hole cannot be read (" + w + ")"
+		}
+	}
+	stepsAt := sig[i].Pos
+	if goal+1 < len(cmds) {
+		stepsAt = sig[cmds[goal+1]].Pos
+	}
+	local := strings.TrimRight(src[sig[g].Pos:stepsAt], " \t\r\n")
+	if local == sig[g].Text {
+		return "the local goal before the hole has no statement"
+	}
+	h.prefix = nil
+	if stepsAt < sig[i].Pos {
+		steps, err := splitCommands(src[stepsAt:sig[i].Pos])
+		if err != nil {
+			return "the steps between the local goal and the hole are not a plain apply script"
+		}
+		for _, c := range steps {
+			t, err := b.policy.Check(c)
+			if err != nil {
+				return fmt.Sprintf("a step before the hole does not pass the tactic policy: %v", err)
+			}
+			h.prefix = append(h.prefix, t)
+		}
+	}
+	h.local = true
+	h.Statement = local
+	h.thm.Statement = strings.TrimRight(src[sig[decl].Pos:stepsAt], " \t\r\n")
 	return ""
 }
 
@@ -283,7 +381,7 @@ func (b *Backend) OpenHole(ctx context.Context, src string, h prover.Hole) (prov
 	if ih.Unsupported != "" {
 		return nil, fmt.Errorf("%w: hole %d: %s", prover.ErrLoad, h.Index+1, ih.Unsupported)
 	}
-	s := &Session{b: b, thm: ih.thm, sess: b.sessionFor(ih.thm), nodes: map[prover.StateID]*stepNode{}}
+	s := &Session{b: b, thm: ih.thm, local: ih.local, sess: b.sessionFor(ih.thm), nodes: map[prover.StateID]*stepNode{}}
 	timeout := b.cfg.StepTimeout * 3
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)

@@ -70,8 +70,8 @@ func TestIsabelleHoles(t *testing.T) {
 		{HoleSorry, "first", `lemma first: "A \<and> B"`, 9, ""},
 		{HoleSorry, "second", `lemma second [simp]: "x = (x::nat)"`, 13, ""},
 		{HoleProof, "lemma_line_15", `lemma "True"`, 15, ""},
-		{HoleSorry, "structured", `lemma structured: "A"`, 19, "structured proof"},
-		{HoleSorry, "structured", `lemma structured: "A"`, 20, "structured proof"},
+		{HoleSorry, "structured", `have "B"`, 19, ""},
+		{HoleSorry, "structured", `show ?thesis`, 20, ""},
 		{HoleSorry, "", "", 26, "local theory block"},
 	}
 	if len(holes) != len(wants) {
@@ -106,19 +106,124 @@ func TestIsabelleHoles(t *testing.T) {
 			t.Errorf("Holes(%q) = %+v, want an error", bad, hs)
 		}
 	}
-	// a name with .sorry is not a hole; nor is a theory without goals'
-	hs, err := b.Holes("theory T imports Main begin\nthm foo.sorry\nend\n")
-	if err != nil || len(hs) != 0 {
-		t.Errorf("Holes(foo.sorry) = %+v, %v, want none", hs, err)
+	// a name with .sorry is not a hole (and the final check refuses the
+	// word anyway)
+	if hs, _ := b.Holes("theory T imports Main begin\nthm foo.sorry\nend\n"); len(hs) != 0 {
+		t.Errorf("Holes(foo.sorry) = %+v, want none", hs)
 	}
-	hs, err = b.Holes("theory T imports Main begin\ndeclare [[x]] sorry\nend\n")
+	// what the final check refuses never reaches the server: the file
+	// has no holes to search
+	for _, bad := range []string{
+		"theory T imports Main begin\nML \\<open>File.write\\<close>\nlemma x: \"A\" sorry\nend\n",
+		"theory T imports Main begin\nlemma x: \"A\" apply (tactic \\<open>all_tac\\<close>) sorry\nend\n",
+		"theory T imports Main begin\naxiomatization where ax: \"False\"\nlemma x: \"A\" sorry\nend\n",
+		"theory T imports Main begin\nlemma y: \"B\" oops\nlemma x: \"A\" sorry\nend\n",
+		"theory T imports \"/etc/passwd\" begin\nlemma x: \"A\" sorry\nend\n",
+	} {
+		if hs, err := b.Holes(bad); err == nil {
+			t.Errorf("Holes(%q) = %+v, want the final check's refusal", bad, hs)
+		}
+	}
+	hs, err := b.Holes("theory T imports Main begin\ndeclare [[x]] sorry\nend\n")
 	if err != nil || len(hs) != 1 || !strings.Contains(hs[0].Unsupported, "outside a theorem") {
 		t.Errorf("Holes(sorry outside a goal) = %+v, %v", hs, err)
 	}
-	hs, err = b.Holes("theory T imports Main begin\nlemma x: \"A\" apply (tactic \\<open>all_tac\\<close>) sorry\nend\n")
-	if err != nil || len(hs) != 1 || !strings.Contains(hs[0].Unsupported, "policy") {
-		t.Errorf("Holes(an ML step before the hole) = %+v, %v, want Unsupported by the policy", hs, err)
+	hs, err = b.Holes("theory T imports Main begin\nlemma x: \"A\" apply (rule foo [of \"x\"]) apply (metis) sorry\nend\n")
+	if err != nil || len(hs) != 1 || hs[0].Unsupported != "" {
+		t.Errorf("Holes(after apply steps with arguments) = %+v, %v, want one supported hole", hs, err)
 	}
+}
+
+const structuredSrc = `theory S imports Main
+begin
+
+lemma dsp: "A \<and> B"
+proof -
+  (* a comment in the proof *)
+  have h1: "A" sorry
+  then have "B"
+    using h1
+    apply (rule foo)
+    sorry
+  obtain x where "P x" sorry
+  have "C" by simp sorry
+  show ?thesis
+    sorry
+qed
+
+lemma nested: "A \<and> B"
+proof (rule conjI)
+  sorry
+next
+  show "B" proof - show ?thesis sorry qed
+qed
+
+end
+`
+
+// TestIsabelleStructuredHoles: the holes of a structured proof that are the
+// proofs of local goals are supported, with the statement the proposer sees,
+// the steps before them and the theorem text their session checks; the
+// others say why not.
+func TestIsabelleStructuredHoles(t *testing.T) {
+	t.Parallel()
+	b := holesBackend(t)
+	hs, err := parseIsabelleHoles(b, structuredSrc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wants := []struct {
+		line        int
+		stmt        string
+		prefix      []string
+		thmEnds     string
+		unsupported string
+	}{
+		{7, `have h1: "A"`, nil, `have h1: "A"`, ""},
+		{11, `have "B"`, []string{"using h1", "apply (rule foo)"}, "then have \"B\"", ""},
+		{12, "", nil, "", "obtain"},
+		{13, "", nil, "", "follows `by`"},
+		{15, `show ?thesis`, nil, "show ?thesis", ""},
+		{20, "", nil, "", "follows `proof`"},
+		{22, `show ?thesis`, nil, "proof - show ?thesis", ""},
+	}
+	if len(hs) != len(wants) {
+		t.Fatalf("Holes = %d, want %d: %+v", len(hs), len(wants), hs)
+	}
+	for i, w := range wants {
+		h := hs[i]
+		if h.Line != w.line {
+			t.Errorf("hole %d at line %d, want %d", i, h.Line, w.line)
+		}
+		if w.unsupported != "" {
+			if !strings.Contains(h.Unsupported, w.unsupported) || h.local {
+				t.Errorf("hole %d: Unsupported = %q (local %v), want it to mention %q", i, h.Unsupported, h.local, w.unsupported)
+			}
+			continue
+		}
+		if h.Unsupported != "" || !h.local || h.Statement != w.stmt || strings.Join(h.prefix, "|") != strings.Join(w.prefix, "|") {
+			t.Errorf("hole %d = unsupported %q local %v statement %q prefix %q, want %q %q", i, h.Unsupported, h.local, h.Statement, h.prefix, w.stmt, w.prefix)
+		}
+		if !strings.HasPrefix(h.thm.Statement, "lemma ") || !strings.HasSuffix(h.thm.Statement, w.thmEnds) || h.thm.Header != structuredSrc[:strings.Index(structuredSrc, h.thm.Statement)] {
+			t.Errorf("hole %d: session theorem %q / %q", i, h.thm.Header, h.thm.Statement)
+		}
+	}
+	// filled like an apply-script hole: the steps and the local goal's done
+	out, err := b.FillHoles(structuredSrc, hs2(hs), map[int][]string{0: {"apply simp"}, 4: {"apply (rule conjI)", "apply auto"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "have h1: \"A\" apply simp\n    done\n") || !strings.Contains(out, "show ?thesis\n    apply (rule conjI)\n    apply auto\n    done\nqed") {
+		t.Errorf("filled:\n%s", out)
+	}
+}
+
+func hs2(hs []isaHole) []prover.Hole {
+	out := make([]prover.Hole, len(hs))
+	for i, h := range hs {
+		out[i] = h.Hole
+	}
+	return out
 }
 
 func TestIsabelleFillHoles(t *testing.T) {
@@ -149,7 +254,7 @@ func TestIsabelleFillHoles(t *testing.T) {
 		name  string
 		fills map[int][]string
 	}{
-		{"unsupported hole", map[int][]string{3: {"apply simp"}}},
+		{"unsupported hole", map[int][]string{5: {"apply simp"}}},
 		{"no steps", map[int][]string{0: {}}},
 		{"a step the policy refuses", map[int][]string{0: {"apply (tactic \\<open>all_tac\\<close>)"}}},
 		{"sorry as a step", map[int][]string{0: {"sorry"}}},
@@ -300,7 +405,7 @@ func TestIsabelleFillEndToEnd(t *testing.T) {
 // literal, outside any comment, string or cartouche; FillHoles of a
 // supported hole replaces exactly that slice.
 func FuzzIsabelleHoles(f *testing.F) {
-	for _, s := range []string{holesSrc, openSrc, "theory T imports Main begin lemma x: \"(* sorry *)\" sorry end",
+	for _, s := range []string{holesSrc, openSrc, structuredSrc, dspSrc, "theory T imports Main begin lemma x: \"(* sorry *)\" sorry end",
 		"theory T imports Main begin text ‹sorry› lemma \"A\" \\<proof> end", "sorry", "(* sorry", "\\<open>sorry"} {
 		f.Add(s)
 	}
@@ -368,5 +473,114 @@ func TestIsabelleFilledFileVerifies(t *testing.T) {
 	}
 	if v, err := b.Verify(ctx, prover.VerifyRequest{Name: thm.Name, Challenge: &thm, Solution: src}); err != nil || v.Verified {
 		t.Errorf("Verify(with the hole) = %+v, %v; want not verified", v, err)
+	}
+}
+
+const dspSrc = `theory sim_dsp imports Main
+begin
+
+theorem sim_dsp: "A \<and> B"
+proof -
+  (* the sketch's steps *)
+  have h1: "A" sorry
+  then have "B"
+    sorry
+  show ?thesis
+    sorry
+qed
+
+end
+`
+
+// TestIsabelleStructuredOpenHole runs a Draft-Sketch-Prove shaped file on
+// the sim double: each local goal is the root of its hole's session; a
+// step that closes it is a proof, one that does not is not; a show whose
+// statement refines no pending goal is never closed.
+func TestIsabelleStructuredOpenHole(t *testing.T) {
+	t.Parallel()
+	b := simBackend(t, "sim")
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	holes, err := b.Holes(dspSrc)
+	if err != nil || len(holes) != 3 {
+		t.Fatalf("Holes = %+v, %v", holes, err)
+	}
+	for i, want := range []string{"A", "B", conj} {
+		s, err := b.OpenHole(ctx, dspSrc, holes[i])
+		if err != nil {
+			t.Fatalf("OpenHole(%d): %v", i, err)
+		}
+		if g := s.Root().Goals; len(g) != 1 || g[0] != want {
+			t.Errorf("root of hole %d = %q, want [%q]", i, g, want)
+		}
+		s.Close()
+	}
+	s, err := b.OpenHole(ctx, dspSrc, holes[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if r, err := s.Apply(ctx, s.Root().ID, "apply simp", time.Second); err != nil || r.Status != prover.StepFailed {
+		t.Errorf("Apply(simp) at the show = %+v, %v, want failed", r, err)
+	}
+	r, err := s.Apply(ctx, s.Root().ID, "apply (rule conjI)", time.Second)
+	if err != nil || r.Status != prover.StepOpen || len(r.State.Goals) != 2 {
+		t.Fatalf("Apply(conjI) = %+v, %v", r, err)
+	}
+	if r, err := s.Apply(ctx, r.State.ID, "apply simp", time.Second); err != nil || r.Status != prover.StepOpen || len(r.State.Goals) != 1 {
+		t.Errorf("Apply(simp) after conjI = %+v, %v, want the second goal open", r, err)
+	}
+	if r, err := s.Apply(ctx, r.State.ID, "apply auto", time.Second); err != nil || r.Status != prover.StepProved {
+		t.Errorf("Apply(auto) after conjI = %+v, %v, want proved", r, err)
+	}
+	// a show that refines nothing: its goal closes, the check does not
+	wrong := strings.Replace(dspSrc, "show ?thesis", `show "C"`, 1)
+	wh, err := b.Holes(wrong)
+	if err != nil || len(wh) != 3 {
+		t.Fatalf("Holes(wrong show) = %+v, %v", wh, err)
+	}
+	ws, err := b.OpenHole(ctx, wrong, wh[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if r, err := ws.Apply(ctx, ws.Root().ID, "apply metis", time.Second); err != nil || r.Status == prover.StepProved {
+		t.Errorf("Apply(metis) at show \"C\" = %+v, %v, want not proved", r, err)
+	}
+}
+
+// TestIsabelleStructuredFillVerifies: fill closes every hole of the
+// Draft-Sketch-Prove shaped file, and the filled file (not the one with
+// holes) passes the final check against the file's own statement.
+func TestIsabelleStructuredFillVerifies(t *testing.T) {
+	t.Parallel()
+	b := simBackend(t, "sim")
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	thm, err := ParseTheorem("sim_dsp", dspSrc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &prover.HoleFiller{Backend: b, Proposer: tableProposer{
+		"A": {c("apply simp", -0.1)}, "B": {c("apply simp", -0.1)}, conj: proofOfConj,
+	}, Search: search.DefaultConfig()}
+	res, err := f.Fill(ctx, dspSrc)
+	if err != nil || !res.AllClosed() {
+		t.Fatalf("Fill = %+v, %v", res, err)
+	}
+	for _, want := range []string{
+		"have h1: \"A\" apply simp\n    done\n",
+		"then have \"B\"\n    apply simp\n    done\n",
+		"show ?thesis\n    apply (rule conjI)\n    apply simp\n    apply simp\n    done\nqed",
+	} {
+		if !strings.Contains(res.FileText, want) {
+			t.Errorf("filled file lacks %q:\n%s", want, res.FileText)
+		}
+	}
+	if v, err := b.Verify(ctx, prover.VerifyRequest{Name: thm.Name, Challenge: &thm, Solution: res.FileText}); err != nil || !v.Verified {
+		t.Errorf("Verify(filled) = %+v, %v\n%s", v, err, res.FileText)
+	}
+	if v, err := b.Verify(ctx, prover.VerifyRequest{Name: thm.Name, Challenge: &thm, Solution: dspSrc}); err != nil || v.Verified {
+		t.Errorf("Verify(with the holes) = %+v, %v; want not verified", v, err)
 	}
 }

@@ -76,16 +76,22 @@ func TestIsabelleSketchModes(t *testing.T) {
 	b := simBackend(t, "sim")
 	thm := simTheorem(t, "sim_sketch", conj)
 	closing := tableProposer{conj: proofOfConj, "A": {c("apply simp", -0.1)}, "B": {c("apply simp", -0.1)}}
+	// the Draft-Sketch-Prove shape: a structured proof whose local goals
+	// are holes (sledgehammer calls or sorry)
+	dsp := "proof -\n  have h: \"A\" sledgehammer\n  then have \"B\"\n    sorry\n  show ?thesis\n    sorry\nqed"
 	for _, tc := range []struct {
 		name, sketch string
 		proposer     prover.Proposer
 		proved       bool
+		holes        int
 	}{
-		{"sorry, closing", "sorry", closing, true},
-		{"sorry, nothing", "sorry", tableProposer{}, false},
-		{"sledgehammer, closing", "sledgehammer", closing, true},
-		{"after a step, closing", "apply (rule conjI)\nsorry", closing, true},
-		{"after a step, nothing", "apply (rule conjI)\nsorry", tableProposer{}, false},
+		{"sorry, closing", "sorry", closing, true, 1},
+		{"sorry, nothing", "sorry", tableProposer{}, false, 1},
+		{"sledgehammer, closing", "sledgehammer", closing, true, 1},
+		{"after a step, closing", "apply (rule conjI)\nsorry", closing, true, 1},
+		{"after a step, nothing", "apply (rule conjI)\nsorry", tableProposer{}, false, 1},
+		{"structured, closing", dsp, closing, true, 3},
+		{"structured, one hole left", dsp, tableProposer{conj: proofOfConj, "A": {c("apply simp", -0.1)}}, false, 3},
 	} {
 		sketch := tc.sketch
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,8 +109,8 @@ func TestIsabelleSketchModes(t *testing.T) {
 			}
 			// the hole is supported and searched in both cases
 			recs := log.Records()
-			if len(recs) != 1 || recs[0].Holes != 1 || (recs[0].Closed == 1) != tc.proved {
-				t.Fatalf("sample records = %+v, want one with 1 hole, closed %v", recs, tc.proved)
+			if len(recs) != 1 || recs[0].Holes != tc.holes || (recs[0].Closed == tc.holes) != tc.proved {
+				t.Fatalf("sample records = %+v, want one with %d holes, all closed %v", recs, tc.holes, tc.proved)
 			}
 			if !tc.proved {
 				return

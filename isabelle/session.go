@@ -27,6 +27,9 @@ type Session struct {
 	b    *Backend
 	thm  prover.Theorem
 	sess string
+	// local: thm's statement ends inside a structured proof, at a local
+	// goal (a hole's session); checks end with oops
+	local bool
 
 	mu     sync.Mutex
 	nodes  map[prover.StateID]*stepNode
@@ -187,7 +190,7 @@ func (s *Session) check(ctx context.Context, steps []string, timeout time.Durati
 }
 
 func (s *Session) run(ctx context.Context, steps []string, timeout time.Duration) (checkText, *useResult, prover.StepResult, error) {
-	ct, err := buildCheck(s.thm, s.b.uniqueName("Step"), steps)
+	ct, err := buildCheck(s.thm, s.b.uniqueName("Step"), steps, s.local)
 	if err != nil {
 		return ct, nil, prover.StepResult{}, fmt.Errorf("%w: %v", prover.ErrLoad, err)
 	}

@@ -196,6 +196,7 @@ func renameTheory(header, name string) (string, error) {
 const (
 	statePrint = "print_state"
 	closeProof = "done"
+	dropProof  = "oops"
 )
 
 // Assemble returns thm's header and statement byte for byte, one step per
@@ -280,8 +281,11 @@ type checkText struct {
 }
 
 // buildCheck writes thm with steps under the theory name name, followed by
-// the client's state print and closing.
-func buildCheck(thm prover.Theorem, name string, steps []string) (checkText, error) {
+// the client's state print and closing. When local is set, thm's statement
+// ends at a local goal of a structured proof: the closing done finishes
+// that goal only, and an oops then drops the enclosing proof, so that a
+// check without errors means the local goal is done.
+func buildCheck(thm prover.Theorem, name string, steps []string, local bool) (checkText, error) {
 	header, err := renameTheory(thm.Header, name)
 	if err != nil {
 		return checkText{}, err
@@ -299,7 +303,11 @@ func buildCheck(thm prover.Theorem, name string, steps []string) (checkText, err
 	for _, s := range steps {
 		ct.steps = append(ct.steps, add("  "+s+"\n"))
 	}
-	ct.closing = add("  " + statePrint + "\n  " + closeProof + "\n\nend\n")
+	if local {
+		ct.closing = add("  " + statePrint + "\n  " + closeProof + "\n  " + dropProof + "\n\nend\n")
+	} else {
+		ct.closing = add("  " + statePrint + "\n  " + closeProof + "\n\nend\n")
+	}
 	ct.text = sb.String()
 	return ct, nil
 }

@@ -72,7 +72,7 @@ func TestAssembleIsAcceptedFinalText(t *testing.T) {
 func TestBuildCheckLines(t *testing.T) {
 	t.Parallel()
 	thm, _ := ParseTheorem("bc", "(*\n c *)\ntheory bc imports\n  Main\nbegin\n\ntheorem bc:\n  \"A\"\n  sorry\nend\n")
-	ct, err := buildCheck(thm, "Step_1", []string{"apply (rule conjI)", "apply simp"})
+	ct, err := buildCheck(thm, "Step_1", []string{"apply (rule conjI)", "apply simp"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestLoadMiniF2F(t *testing.T) {
 			if open := strings.HasPrefix(rest, "sorry"); open != (r != nil) {
 				t.Errorf("%s: RefuseSolution(file) = %v (file ends in sorry: %v)", thm.Name, r, open)
 			}
-			if _, err := buildCheck(thm, "Step_x", p); err != nil {
+			if _, err := buildCheck(thm, "Step_x", p, false); err != nil {
 				t.Errorf("%s: %v", thm.Name, err)
 			}
 		}

@@ -16,7 +16,8 @@ import (
 // own tokeniser (ScanLean's lexer: nested /- -/ comments, -- line
 // comments, strings, raw strings, character literals), so that a sorry in
 // a comment or a string is never a hole. A file that lexer cannot tokenise
-// unambiguously is refused. Each hole is classified, conservatively:
+// unambiguously is refused, and so is one the final check's scan refuses
+// (its code would run in the REPL). Each hole is classified, conservatively:
 //
 //   - tactic, whole block: `by sorry`, `· sorry`, followed by nothing
 //     more on its line (or a closing bracket or comma); filled as
@@ -90,6 +91,11 @@ func parseLeanHoles(src string) (*leanFile, error) {
 	s.lex()
 	if len(s.out.Refusals) > 0 {
 		return nil, fmt.Errorf("the file cannot be tokenised unambiguously: %s", s.out.Refusals[0])
+	}
+	// what the final check's scan refuses (compile-time code, system
+	// access...) is never sent to a REPL on the way to a hole
+	if rs := ScanLean(src).Refusals; len(rs) > 0 {
+		return nil, fmt.Errorf("the final check would refuse this file (%s), so its holes are not searched", rs[0])
 	}
 	toks := s.toks
 	f := &leanFile{src: src}

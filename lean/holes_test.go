@@ -76,6 +76,17 @@ func TestLeanHolesScan(t *testing.T) {
 	if _, err := (*Backend)(nil).Holes("/- unterminated sorry"); err == nil {
 		t.Error("an unterminated comment was accepted")
 	}
+	// What the final check refuses would run in the REPL on the way to a
+	// hole: the file has no holes to search.
+	for _, bad := range []string{
+		"import Mathlib\n#eval IO.println \"hi\"\ntheorem t : 1 = 1 := by sorry\n",
+		"import Mathlib\nrun_cmd pure ()\ntheorem t : 1 = 1 := by sorry\n",
+		"import Mathlib\ntheorem t : 1 = 1 := by sorry\ninitialize pure ()\n",
+	} {
+		if hs, err := (*Backend)(nil).Holes(bad); err == nil {
+			t.Errorf("Holes(%q) = %+v, want the final check's refusal", bad, hs)
+		}
+	}
 }
 
 // TestLeanFillHoles: each position is filled in its own form, unfilled
