@@ -711,7 +711,17 @@ func simCommand(cmd string, env int, envs *[]simEnv, states *[]simState) map[str
 		}
 		return map[string]any{"env": newEnv(simEnv{}), "messages": []any{msg("info", ax)}}
 	}
-	fields := strings.Fields(cmd)
+	// the header's set_option and open lines may come first (a hole's
+	// command is the file after its imports)
+	body := cmd
+	for strings.HasPrefix(body, "set_option ") || strings.HasPrefix(body, "open ") || strings.HasPrefix(body, "\n") {
+		_, rest, ok := strings.Cut(body, "\n")
+		if !ok {
+			break
+		}
+		body = rest
+	}
+	fields := strings.Fields(body)
 	if len(fields) < 2 || fields[0] != "theorem" {
 		return map[string]any{"env": newEnv(simEnv{}), "messages": []any{msg("error", "unexpected command")}}
 	}
@@ -734,6 +744,28 @@ func simCommand(cmd string, env int, envs *[]simEnv, states *[]simState) map[str
 	if !ok {
 		return map[string]any{"env": newEnv(simEnv{}), "messages": []any{msg("error", "unexpected end of input")}}
 	}
+	// a tactic block whose last line is sorry (a sketch's hole): the steps
+	// before it run, the sorry's proof state is the one goal they leave
+	if tactics := simBlock(proof); strings.TrimSpace(tactics[len(tactics)-1]) == "sorry" {
+		goals, errs, _ := simRun(thm, tactics[:len(tactics)-1])
+		switch {
+		case len(errs) > 0:
+			return map[string]any{"env": newEnv(simEnv{}), "messages": []any{msg("error", errs[0])}}
+		case len(goals) != 1:
+			return map[string]any{"env": newEnv(simEnv{}), "messages": []any{msg("error", "unsolved goals\n"+strings.Join(goals, "\n\n"))}}
+		}
+		off := strings.LastIndex(cmd, "sorry")
+		line := strings.Count(cmd[:off], "\n") + 1
+		col := utf8.RuneCountInString(cmd[strings.LastIndexByte(cmd[:off], '\n')+1 : off])
+		*states = append(*states, simState{thm: name, goals: goals})
+		return map[string]any{
+			"env": newEnv(simEnv{}),
+			"sorries": []any{map[string]any{"proofState": len(*states) - 1, "pos": pos(line, col),
+				"goal": goals[0], "endPos": pos(line, col+5)}},
+			"messages": []any{map[string]any{"severity": "warning", "pos": pos(1, 8),
+				"endPos": pos(1, 8+len(name)), "data": msgDeclUsesSorry}},
+		}
+	}
 	errs, ax := simProof(thm, proof)
 	var msgs []any
 	for _, e := range errs {
@@ -751,31 +783,9 @@ func simCommand(cmd string, env int, envs *[]simEnv, states *[]simState) map[str
 // the errors Lean would report and the axioms of the finished proof.
 // The lean command-line double uses it too.
 func simProof(thm simThm, proof string) (errs []string, ax []string) {
-	var tactics []string
-	for _, line := range strings.Split(strings.TrimRight(proof, "\n"), "\n") {
-		if strings.HasPrefix(line, "    ") && len(tactics) > 0 {
-			tactics[len(tactics)-1] += "\n" + line[2:]
-			continue
-		}
-		tactics = append(tactics, strings.TrimPrefix(line, "  "))
-	}
-	goals := []string{thm.root}
-	ax = thm.axioms
-	if ax == nil {
-		ax = []string{"propext", "Classical.choice", "Quot.sound"}
-	}
-	for _, tac := range tactics {
-		if len(goals) == 0 {
-			return []string{"no goals to be proved"}, ax
-		}
-		sp, ok := thm.steps[step(goals[0], tac)]
-		if !ok || sp.kind != "goals" {
-			return []string{"tactic " + tac + " failed"}, ax
-		}
-		goals = append(append([]string{}, sp.next...), goals[1:]...)
-		if sp.axiom != "" {
-			ax = append(append([]string{}, ax...), sp.axiom)
-		}
+	goals, errs, ax := simRun(thm, simBlock(proof))
+	if len(errs) > 0 {
+		return errs, ax
 	}
 	if len(goals) > 0 {
 		return []string{"unsolved goals\n" + strings.Join(goals, "\n\n")}, ax
@@ -784,6 +794,51 @@ func simProof(thm simThm, proof string) (errs []string, ax []string) {
 		return []string{thm.cmdFail}, ax
 	}
 	return nil, ax
+}
+
+// simBlock splits a tactic block into its tactics.
+func simBlock(proof string) []string {
+	var tactics []string
+	for _, line := range strings.Split(strings.TrimRight(proof, "\n"), "\n") {
+		if strings.HasPrefix(line, "    ") && len(tactics) > 0 {
+			tactics[len(tactics)-1] += "\n" + line[2:]
+			continue
+		}
+		tactics = append(tactics, strings.TrimPrefix(line, "  "))
+	}
+	return tactics
+}
+
+// simRun runs tactics from thm's root: the goals left, the first error,
+// the axioms so far.
+func simRun(thm simThm, tactics []string) (goals, errs, ax []string) {
+	goals = []string{thm.root}
+	ax = thm.axioms
+	if ax == nil {
+		ax = []string{"propext", "Classical.choice", "Quot.sound"}
+	}
+	var flat []string // (t1; t2) is the sequence t1, t2
+	for _, tac := range tactics {
+		if inner, ok := strings.CutPrefix(tac, "("); ok && strings.HasSuffix(inner, ")") && !strings.ContainsAny(strings.TrimSuffix(inner, ")"), "()") {
+			flat = append(flat, strings.Split(strings.TrimSuffix(inner, ")"), "; ")...)
+			continue
+		}
+		flat = append(flat, tac)
+	}
+	for _, tac := range flat {
+		if len(goals) == 0 {
+			return nil, []string{"no goals to be proved"}, ax
+		}
+		sp, ok := thm.steps[step(goals[0], tac)]
+		if !ok || sp.kind != "goals" {
+			return nil, []string{"tactic " + tac + " failed"}, ax
+		}
+		goals = append(append([]string{}, sp.next...), goals[1:]...)
+		if sp.axiom != "" {
+			ax = append(append([]string{}, ax...), sp.axiom)
+		}
+	}
+	return goals, nil, ax
 }
 
 // floodStderr writes n bytes of noise on stderr.
