@@ -3,6 +3,7 @@ package isabelle
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,6 +93,9 @@ func TestIsabelleSketchModes(t *testing.T) {
 		{"after a step, nothing", "apply (rule conjI)\nsorry", tableProposer{}, false, 1},
 		{"structured, closing", dsp, closing, true, 3},
 		{"structured, one hole left", dsp, tableProposer{conj: proofOfConj, "A": {c("apply simp", -0.1)}}, false, 3},
+		// a hole only sledgehammer closes (the sim's C), as the portfolio proposes it
+		{"structured, closed by sledgehammer", strings.Replace(dsp, `have h: \"A\"`, `have h: \"C\"`, 1),
+			tableProposer{"C": {c("sledgehammer", -0.1)}, conj: proofOfConj, "A": {c("apply simp", -0.1)}, "B": {c("apply simp", -0.1)}}, true, 3},
 	} {
 		sketch := tc.sketch
 		t.Run(tc.name, func(t *testing.T) {

@@ -107,6 +107,12 @@ func TestPortfolioOtherBackends(t *testing.T) {
 			}
 		}
 	}
+	// Isabelle's holes are closed as Draft-Sketch-Prove closes them: the
+	// portfolio ends with sledgehammer
+	cands, _ := (&Portfolio{Backend: "isabelle"}).Propose(context.Background(), prover.ProposalRequest{State: prover.State{Goals: []string{"A"}}})
+	if len(cands) == 0 || cands[len(cands)-1].Tactic != "sledgehammer" {
+		t.Errorf("isabelle portfolio = %v, want sledgehammer last", cands)
+	}
 	if _, err := (&Portfolio{Backend: "hol4"}).Propose(context.Background(), prover.ProposalRequest{}); err == nil {
 		t.Error("unknown backend: no error")
 	}
