@@ -281,6 +281,10 @@ var (
 	simPark   = flag.Bool("sim.park", true, "agent path: sessions park while waiting for the model")
 	simSpec   = flag.Int("sim.speculate", 0, "agent path: search.Config.Speculate (0: the default, -1: none)")
 	simProcs  = flag.Int("sim.procs", 0, "fake backend: processes alive at most, busy or parked (0: -sim.cores); the busy ones are -sim.cores at most")
+	// A replay re-runs a tactic that succeeded; on real coqtop those cost
+	// about half a mean check (failing decision procedures are the dear
+	// ones): see model/GPU-ESTIMATE.md. 1 is the conservative model.
+	simReplay = flag.Float64("sim.replay", 1, "fake backend: CPU time of replaying one tactic, as a fraction of -sim.check")
 )
 
 type fakeProc struct {
@@ -398,7 +402,7 @@ func (s *fakeSession) Apply(ctx context.Context, from prover.StateID, tactic str
 	}
 	if n := len(path) - common; n > 0 {
 		s.b.replays.Add(int64(n))
-		if _, err := s.b.chk.hold(ctx, time.Duration(n)**simCheck); err != nil {
+		if _, err := s.b.chk.hold(ctx, time.Duration(float64(time.Duration(n)**simCheck)**simReplay)); err != nil {
 			return prover.StepResult{}, err
 		}
 	}
