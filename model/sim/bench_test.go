@@ -545,10 +545,12 @@ func runAgentWorkload(tb testing.TB, conc int) agentFigures {
 	}
 	f.requests, f.checks = llm.Cost().Requests, chk.checks.Load()
 	// The ideal counts the work the search needs: one request per
-	// expansion, one check per tactic; speculation that was dropped,
-	// reloads and replays are overhead.
+	// expansion; one load per theorem and one check per tactic, the
+	// checker CPU the theorems cannot do without (as BenchmarkSchedulerCoq
+	// counts the sequential loop's coqtop CPU); speculation that was
+	// dropped, reloads and replays are overhead.
 	f.modelBound = time.Duration(expansions) * cfg.BestRequestTime(*simSamples)
-	f.cpuBound = time.Duration(checks) * *simCheck / time.Duration(*simCores)
+	f.cpuBound = (time.Duration(checks)**simCheck + time.Duration(n)**simReload) / time.Duration(*simCores)
 	f.ideal = max(f.modelBound, f.cpuBound)
 	f.peakInFlight = llm.Stats().Endpoints[0].PeakInFlight
 	f.parks, f.taken, f.reloads, f.replays = fb.parks.Load(), fb.taken.Load(), fb.reloads.Load(), fb.replays.Load()
@@ -558,7 +560,10 @@ func runAgentWorkload(tb testing.TB, conc int) agentFigures {
 // BenchmarkSchedulerAgent is BenchmarkScheduler on the agent path
 // (prover.Agent with speculation and parking, -sim.cores checker slots),
 // against the sequential Llemma loop (search alone, no speculation,
-// concurrency 1) measured first in the same process.
+// concurrency 1, no theorem loads) measured first in the same process.
+// Efficiency is the ideal wall over the wall, the ideal being the larger
+// of the model's time at its best batch and the checker CPU the theorems
+// need (a load each, a check per tactic) over the cores.
 //
 // Run it with: go test -run '^$' -bench SchedulerAgent -benchtime 1x ./model/sim
 func BenchmarkSchedulerAgent(b *testing.B) {
