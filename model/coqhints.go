@@ -182,6 +182,7 @@ func (p *Portfolio) coqLevers(c *cset, g coqGoal, pre string, funHyps []string) 
 			c.add(-0.7-0.05*float64(i), ms(600), pre+t+".")
 		}
 	}
+	p.coqLevers2(c, g, pre, funHyps)
 }
 
 func needsIntros(concl string) bool {
