@@ -87,7 +87,7 @@ func (p *Portfolio) coqLevers2(c *cset, g coqGoal, pre string, funHyps []string)
 	}
 	if p.on(LeverLists) && listFunRE.MatchString(text) {
 		c.add(-0.35, ms(1500), pre+listUnfold+".")
-		for i, cl := range []string{"lia", "nia", "vm_compute; reflexivity", natToZ + "vm_compute; reflexivity"} {
+		for i, cl := range []string{"lia", natToZ + "vm_compute; reflexivity"} {
 			c.add(-0.3-0.05*float64(i), ms(2000), pre+listUnfold+"; "+cl+".")
 		}
 	}

@@ -71,7 +71,9 @@ func TestPortfolioReadsTheGoal(t *testing.T) {
 		{"real", "intros.", false},
 		{"forall", "intros; lra.", true},
 		{"forall", "intros.", true},
-		{"nat-mod", "apply Nat2Z.inj; rewrite ?Nat2Z.inj_mod, ?Nat2Z.inj_pow, ?Nat2Z.inj_add, ?Nat2Z.inj_mul; vm_compute; reflexivity.", true},
+		// closed nat arithmetic in binary Z: the rewrites in any order (LeverPowMod)
+		{"nat-mod", natToZ + "vm_compute; reflexivity.", true},
+		{"nat-mod", "apply Nat2Z.inj; rewrite ?Nat2Z.inj_mod, ?Nat2Z.inj_pow, ?Nat2Z.inj_add, ?Nat2Z.inj_mul; vm_compute; reflexivity.", false},
 		{"conj", "destruct H as [H_1 H_2].", true},
 		{"conj", "split.", true},
 		{"exists", "destruct H as [H_w H_h].", true},
