@@ -1,13 +1,9 @@
 package model
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/llemma-prove/llemma-prove/coq"
-	"github.com/llemma-prove/llemma-prove/prover"
 )
 
 // leverStates2 are goal displays the levers of coqhints2.go should read.
@@ -24,25 +20,9 @@ var leverStates2 = map[string][]string{
 	"floor":      {"============================\nfloor (9 / 160 * 100) = 5%Z"},
 }
 
-// leverPropose2 proposes for goals under a header without R_scope, so
-// that a closed goal counts as nat/Z as well as R.
-func leverPropose2(t *testing.T, p *Portfolio, goals []string) []prover.Candidate {
-	t.Helper()
-	cands, err := p.Propose(context.Background(), prover.ProposalRequest{
-		Theorem: prover.Theorem{Header: "Require Import Arith.\n"},
-		State:   prover.State{Goals: goals, Text: strings.Join(goals, "\n\n")},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cands
-}
-
 func TestLevers2ReadTheGoal(t *testing.T) {
 	t.Parallel()
-	for _, c := range []struct {
-		state, lever, tactic string
-	}{
+	checkLeversRead(t, arithHeader, leverStates2, []leverCase{
 		{"powmod", LeverPowMod, natToZ + powModZ},
 		{"powmod", LeverPowMod, powModZ},
 		{"powmod-sum", LeverPowMod, natToZ + "rewrite Z.add_mod by lia; " + powModZ},
@@ -60,30 +40,12 @@ func TestLevers2ReadTheGoal(t *testing.T) {
 		{"divides", LeverDivides, "exists ((n ^ 3 + 2 * n) / 3); apply Nat.div_exact; [lia|]."},
 		{"floor", LeverFloor, "unfold floor; match goal with |- context [proj1_sig (floor_ex ?e)] => destruct (floor_ex e) as [z Hz] end; simpl; " +
 			"assert (z < 6)%Z by (apply lt_IZR; lra); assert (4 < z)%Z by (apply lt_IZR; lra); lia."},
-	} {
-		on := tactics(leverPropose2(t, &Portfolio{Backend: "coq"}, leverStates2[c.state]))
-		if !slices.Contains(on, c.tactic) {
-			t.Errorf("%s: %q not proposed; got:\n%s", c.state, c.tactic, strings.Join(on, "\n"))
-		}
-		off := tactics(leverPropose2(t, &Portfolio{Backend: "coq", Disabled: []string{c.lever}}, leverStates2[c.state]))
-		if slices.Contains(off, c.tactic) {
-			t.Errorf("%s: %q proposed with lever %s disabled", c.state, c.tactic, c.lever)
-		}
-	}
+	})
 }
 
 func TestLevers2PassThePolicy(t *testing.T) {
 	t.Parallel()
-	for name, goals := range leverStates2 {
-		for _, c := range leverPropose2(t, &Portfolio{Backend: "coq"}, goals) {
-			if _, err := (coq.Policy{}).Check(c.Tactic); err != nil {
-				t.Errorf("%s: %q refused by the policy: %v", name, c.Tactic, err)
-			}
-			if c.Timeout <= 0 || c.Score > 0 {
-				t.Errorf("%s: %q has timeout %v, score %v", name, c.Tactic, c.Timeout, c.Score)
-			}
-		}
-	}
+	checkLeversPassPolicy(t, arithHeader, leverStates2)
 	if !slices.Contains(Levers, LeverPowMod) || !slices.Contains(Levers, LeverFloor) {
 		t.Errorf("Levers = %v lacks the new levers", Levers)
 	}
@@ -110,7 +72,7 @@ func TestLevers2LeaveOtherGoalsAlone(t *testing.T) {
 		// floor of a non-numeral goal
 		{"x : R\n============================\nfloor x = x", []string{"floor_ex"}},
 	} {
-		for _, cand := range leverPropose2(t, &Portfolio{Backend: "coq"}, []string{c.goal}) {
+		for _, cand := range proposeUnder(t, &Portfolio{Backend: "coq"}, arithHeader, []string{c.goal}) {
 			for _, w := range c.bad {
 				if strings.Contains(cand.Tactic, w) {
 					t.Errorf("%q: %q mentions %q", c.goal, cand.Tactic, w)

@@ -30,16 +30,64 @@ var leverStates = map[string][]string{
 	"hammer":      {"s : R -> R\nH : bijective s\n============================\nexists g : R -> R, forall x : R, g (s x) = x"},
 }
 
-func leverPropose(t *testing.T, p *Portfolio, goals []string) []prover.Candidate {
+// realsHeader and arithHeader are the headers the levers' goals are read
+// under: with R_scope open, and without it (a closed goal then counts as
+// nat/Z as well as R).
+const (
+	realsHeader = "Require Import Reals.\nOpen Scope R_scope.\n"
+	arithHeader = "Require Import Arith.\n"
+)
+
+func proposeUnder(t *testing.T, p *Portfolio, header string, goals []string) []prover.Candidate {
 	t.Helper()
 	cands, err := p.Propose(context.Background(), prover.ProposalRequest{
-		Theorem: prover.Theorem{Header: "Require Import Reals.\nOpen Scope R_scope.\n"},
+		Theorem: prover.Theorem{Header: header},
 		State:   prover.State{Goals: goals, Text: strings.Join(goals, "\n\n")},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cands
+}
+
+func leverPropose(t *testing.T, p *Portfolio, goals []string) []prover.Candidate {
+	t.Helper()
+	return proposeUnder(t, p, realsHeader, goals)
+}
+
+// leverCase: the lever that, on state, proposes tactic.
+type leverCase struct{ state, lever, tactic string }
+
+// checkLeversRead: each case's tactic is proposed on its state, and not
+// with its lever disabled.
+func checkLeversRead(t *testing.T, header string, states map[string][]string, cases []leverCase) {
+	t.Helper()
+	for _, c := range cases {
+		on := tactics(proposeUnder(t, &Portfolio{Backend: "coq"}, header, states[c.state]))
+		if !slices.Contains(on, c.tactic) {
+			t.Errorf("%s: %q not proposed; got:\n%s", c.state, c.tactic, strings.Join(on, "\n"))
+		}
+		off := tactics(proposeUnder(t, &Portfolio{Backend: "coq", Disabled: []string{c.lever}}, header, states[c.state]))
+		if slices.Contains(off, c.tactic) {
+			t.Errorf("%s: %q proposed with lever %s disabled", c.state, c.tactic, c.lever)
+		}
+	}
+}
+
+// checkLeversPassPolicy: every candidate on the states passes coq.Policy,
+// with a timeout and a non-positive score.
+func checkLeversPassPolicy(t *testing.T, header string, states map[string][]string) {
+	t.Helper()
+	for name, goals := range states {
+		for _, c := range proposeUnder(t, &Portfolio{Backend: "coq"}, header, goals) {
+			if _, err := (coq.Policy{}).Check(c.Tactic); err != nil {
+				t.Errorf("%s: %q refused by the policy: %v", name, c.Tactic, err)
+			}
+			if c.Timeout <= 0 || c.Score > 0 {
+				t.Errorf("%s: %q has timeout %v, score %v", name, c.Tactic, c.Timeout, c.Score)
+			}
+		}
+	}
 }
 
 func tactics(cands []prover.Candidate) []string {
@@ -52,9 +100,7 @@ func tactics(cands []prover.Candidate) []string {
 
 func TestLeversReadTheGoal(t *testing.T) {
 	t.Parallel()
-	for _, c := range []struct {
-		state, lever, tactic string
-	}{
+	checkLeversRead(t, realsHeader, leverStates, []leverCase{
 		{"bignat", LeverBigNat, "intros; zify; " + natNumeralsToZ + "; lia."},
 		{"sqrt-exact", LeverSqrt, "rewrite (sqrt_lem_1 (2 * 8 - 7) (3)) in * by lra; lra."},
 		{"sqrt-goal", LeverSqrt, "apply sqrt_lem_1; nra."},
@@ -75,30 +121,12 @@ func TestLeversReadTheGoal(t *testing.T) {
 		{"enum-bound", LeverEnum, "do 5 (destruct n as [|n]; [first [lia | nia]|]); lia."},
 		{"hammer", LeverHammer, "intros; sauto."},
 		{"complex", LeverComplex, "intros; " + complexParts + "lra."},
-	} {
-		on := tactics(leverPropose(t, &Portfolio{Backend: "coq"}, leverStates[c.state]))
-		if !slices.Contains(on, c.tactic) {
-			t.Errorf("%s: %q not proposed; got:\n%s", c.state, c.tactic, strings.Join(on, "\n"))
-		}
-		off := tactics(leverPropose(t, &Portfolio{Backend: "coq", Disabled: []string{c.lever}}, leverStates[c.state]))
-		if slices.Contains(off, c.tactic) {
-			t.Errorf("%s: %q proposed with lever %s disabled", c.state, c.tactic, c.lever)
-		}
-	}
+	})
 }
 
 func TestLeverCandidatesPassThePolicy(t *testing.T) {
 	t.Parallel()
-	for name, goals := range leverStates {
-		for _, c := range leverPropose(t, &Portfolio{Backend: "coq"}, goals) {
-			if _, err := (coq.Policy{}).Check(c.Tactic); err != nil {
-				t.Errorf("%s: %q refused by the policy: %v", name, c.Tactic, err)
-			}
-			if c.Timeout <= 0 || c.Score > 0 {
-				t.Errorf("%s: %q has timeout %v, score %v", name, c.Tactic, c.Timeout, c.Score)
-			}
-		}
-	}
+	checkLeversPassPolicy(t, realsHeader, leverStates)
 }
 
 func TestLeversLeaveOtherGoalsAlone(t *testing.T) {
