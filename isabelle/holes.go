@@ -247,13 +247,12 @@ func classifyHole(b *Backend, src string, sig []Token, bodyStart, i int, h *isaH
 	if _, err := Imports(h.thm); err != nil {
 		return "the theory header cannot be read: " + err.Error()
 	}
-	if stmtEnd < i && !prefixCommands[sig[stmtEnd].Text] {
-		return localHole(b, src, sig, decl, stmtEnd, i, h)
-	}
 	if stmtEnd < i {
+		// an apply script, else (other commands, or comments that
+		// splitCommands refuses) a structured proof
 		cmds, err := splitCommands(src[sig[stmtEnd].Pos:sig[i].Pos])
 		if err != nil {
-			return "the proof before the hole is not a plain apply script"
+			return localHole(b, src, sig, decl, stmtEnd, i, h)
 		}
 		for _, c := range cmds {
 			if !prefixCommands[firstWord(c)] {
@@ -300,7 +299,7 @@ func localHole(b *Backend, src string, sig []Token, decl, stmtEnd, i int, h *isa
 		}
 	}
 	if goal < 0 {
-		return "the proof before the hole cannot be read"
+		return "the proof before the hole is not a plain apply script"
 	}
 	g := cmds[goal]
 	if !localGoalCommands[sig[g].Text] {
