@@ -1,0 +1,174 @@
+package model
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llemma-prove/llemma-prove/coq"
+)
+
+func TestPowPeriod(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ b, d, p int }{
+		{2, 7, 3}, {10, 9, 1}, {2, 3, 2}, {3, 7, 6}, {4, 2, 0}, {6, 4, 0}, {5, 11, 5},
+	} {
+		p, ok := powPeriod(c.b, c.d)
+		if ok != (c.p > 0) || p != c.p {
+			t.Errorf("powPeriod(%d, %d) = %d, %v; want %d", c.b, c.d, p, ok, c.p)
+		}
+	}
+}
+
+func TestPowResReadsTheGoal(t *testing.T) {
+	t.Parallel()
+	states := map[string][]string{
+		"notdiv": {"n : nat\n============================\n~ Nat.divide 7 (2 ^ n + 1)"},
+		"exists": {"n : nat\n============================\nexists k : nat, 2 ^ (2 * n + 1) + 1 = 3 * k"},
+	}
+	notdiv, _ := powResTactic([]int{2}, "n", 7)
+	exists, _ := powResTactic([]int{2}, "(2 * n + 1)", 3)
+	checkLeversRead(t, arithHeader, states, []leverCase{
+		{"notdiv", LeverPowRes, "intros; " + notdiv},
+		{"exists", LeverPowRes, exists},
+	})
+	checkLeversPassPolicy(t, arithHeader, states)
+	for _, goal := range []string{
+		// before intros the exponent's variable is not in the context
+		"============================\nforall n : nat, ~ Nat.divide 7 (2 ^ n + 1)",
+		// an exponent with a name that is not a nat variable of the goal
+		"n : nat\nm : Z\n============================\n(2 ^ (n + m)) mod 7 = 1",
+		// a closed power is the powmod lever's
+		"============================\n2 ^ 100 mod 7 = 2",
+	} {
+		for _, cand := range proposeUnder(t, &Portfolio{Backend: "coq"}, arithHeader, []string{goal}) {
+			if strings.Contains(cand.Tactic, "Hres0") || strings.Contains(cand.Tactic, "Hpow0") {
+				t.Errorf("%q: powres proposed %q", goal, cand.Tactic)
+			}
+		}
+	}
+}
+
+func TestPowResTacticLimits(t *testing.T) {
+	t.Parallel()
+	if _, ok := powResTactic([]int{6}, "n", 4); ok {
+		t.Error("6 ^ n mod 4 is neither periodic from 0 nor 0: no tactic expected")
+	}
+	if _, ok := powResTactic([]int{2}, "n", 47); ok {
+		t.Error("the period of 2 modulo 47 is 23: beyond the case-split limit")
+	}
+	if _, ok := powResTactic([]int{3}, "n", 13); !ok {
+		t.Error("3 has period 3 modulo 13: a tactic expected")
+	}
+}
+
+// TestPowResProvesInCoq compiles the levers' tactics on statements written
+// for this test (none is a miniF2F problem) with the real coqc, and checks
+// that a false statement of the same shape is not proved.
+func TestPowResProvesInCoq(t *testing.T) {
+	t.Parallel()
+	coqc, err := exec.LookPath("coqc")
+	if err != nil {
+		t.Skip("coqc not installed (make test installs it)")
+	}
+	compile := func(src string) ([]byte, error) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "T.v"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		return exec.CommandContext(ctx, coqc, "-q", filepath.Join(dir, "T.v")).CombinedOutput()
+	}
+	// LeverLeInduction's tactic: a statement from a lower bound, and a
+	// false one of the same shape.
+	for _, c := range []struct {
+		stmt     string
+		provable bool
+	}{
+		{"forall n : nat, 5 <= n -> 2 * n + 1 <= n * n - 3", true},
+		{"forall n : nat, 3 <= n -> n * n <= 2 * n + 1", false},
+	} {
+		src := coq.Prelude + "\nTheorem t : " + c.stmt + ".\nProof.\n  intros n H. induction H; simpl in *; nia.\nQed.\n"
+		out, err := compile(src)
+		if c.provable && err != nil {
+			t.Errorf("%s: coqc rejected the lever's proof: %v\n%s", c.stmt, err, out)
+		}
+		if !c.provable && err == nil {
+			t.Errorf("%s: coqc accepted a proof of a false statement", c.stmt)
+		}
+	}
+	for _, c := range []struct {
+		name, stmt string
+		bases      []int
+		exp        string
+		mod        int
+		provable   bool
+	}{
+		{"notdiv", "forall n : nat, ~ Nat.divide 5 (3 ^ n + 5)", []int{3}, "n", 5, true},
+		{"implies", "forall n : nat, Nat.divide 13 (3 ^ n - 1) -> Nat.divide 3 n", []int{3}, "n", 13, true},
+		{"exists", "forall n : nat, exists k, 4 ^ (2 * n + 1) + 1 = 5 * k", []int{4}, "(2 * n + 1)", 5, true},
+		{"sum", "forall n : nat, (2 ^ n + 5 ^ n) mod 3 <> 0", []int{2, 5}, "n", 3, true},
+		{"zero", "forall n : nat, n <> 0 -> Nat.divide 3 (6 ^ n)", []int{6}, "n", 3, true},
+		// under Open Scope Z_scope (see zScope below) the tactic must still read nat
+		{"zscope", "(forall n : nat, exists k, 2 ^ (2 * n + 1) + 1 = 3 * k)%nat", []int{2}, "(2 * n + 1)", 3, true},
+		{"false", "forall n : nat, Nat.divide 7 (2 ^ n - 1)", []int{2}, "n", 7, false},
+		{"false-residue", "forall n : nat, ~ Nat.divide 5 (3 ^ n + 3)", []int{3}, "n", 5, false},
+	} {
+		tac, ok := powResTactic(c.bases, c.exp, c.mod)
+		if !ok {
+			t.Errorf("%s: no tactic", c.name)
+			continue
+		}
+		if _, err := (coq.Policy{}).Check(tac); err != nil {
+			t.Errorf("%s: %q refused by the policy: %v", c.name, tac, err)
+		}
+		scope := ""
+		if c.name == "zscope" {
+			scope = "Open Scope Z_scope.\n"
+		}
+		src := coq.Prelude + "\n" + scope + "Theorem t : " + c.stmt + ".\nProof.\n  intros; " + tac + "\nQed.\n"
+		out, err := compile(src)
+		if c.provable && err != nil {
+			t.Errorf("%s: coqc rejected the lever's proof: %v\n%s\n%s", c.name, err, out, src)
+		}
+		if !c.provable && err == nil {
+			t.Errorf("%s: coqc accepted a proof of a false statement:\n%s", c.name, src)
+		}
+	}
+}
+
+func TestLeInductionReadsTheGoal(t *testing.T) {
+	t.Parallel()
+	states := map[string][]string{
+		"ge":     {"n : nat\nH : 4 <= n\n============================\nn ^ 2 <= fact n"},
+		"gt":     {"n : nat\nHn : n > 0\n============================\nsum_n (fun k : nat => 2 * k + 1) n = n * n"},
+		"exists": {"n : nat\n============================\nexists k : nat, (2 ^ (2 * n + 1) + 1)%nat = (3 * k)%nat"},
+	}
+	exists, _ := powResTactic([]int{2}, "(2 * n + 1)", 3)
+	checkLeversRead(t, arithHeader, states, []leverCase{
+		{"ge", LeverLeInduction, "induction H; simpl in *; nia."},
+		{"gt", LeverLeInduction, "induction Hn; simpl in *; nia."},
+		{"gt", LeverLeInduction, "induction Hn; simpl in *; lia."},
+		{"exists", LeverPowRes, exists},
+	})
+	checkLeversPassPolicy(t, arithHeader, states)
+	for _, goal := range []string{
+		// the bounded variable is not in the conclusion
+		"n, m : nat\nH : 4 <= m\n============================\nn <= n * n",
+		// an upper bound is no induction
+		"n : nat\nH : n <= 4\n============================\nn ^ 2 <= 16",
+		// a real variable
+		"x : R\nH : 4 <= x\n============================\nx <= x * x",
+	} {
+		for _, cand := range proposeUnder(t, &Portfolio{Backend: "coq"}, arithHeader, []string{goal}) {
+			if strings.HasPrefix(cand.Tactic, "induction H;") {
+				t.Errorf("%q: leinduction proposed %q", goal, cand.Tactic)
+			}
+		}
+	}
+}
