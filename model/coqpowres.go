@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/llemma-prove/llemma-prove/prover"
 )
 
 // LeverPowRes decides nat divisibility and remainder goals about powers
@@ -114,84 +116,105 @@ func natExponent(e string, natVars []string) bool {
 }
 
 // powResTactic is the whole argument for the powers bases ^ e modulo d,
-// or false when some base has no usable period.
+// or false when the remainders of some base repeat too late or with too
+// long a period. With s the longest preperiod and P the common period of
+// the bases' remainders (C ^ (k + P) = C ^ k mod d for k >= s), each base
+// gets the step lemma (computed at s), its closure over q periods, and
+// C ^ e mod d = C ^ (s + (e - s) mod P) mod d (which needs e >= s, by lia
+// from the hypotheses); then (e - s) mod P is split into its P values and
+// each remainder computed.
 func powResTactic(bases []int, e string, d int) (string, bool) {
-	var steps []string
-	period := 1
-	type periodic struct{ base, p int }
-	var per []periodic
-	for i, b := range bases {
-		h := fmt.Sprintf("Hpow%d", i)
-		switch {
-		case b%d == 0:
-			steps = append(steps, fmt.Sprintf("assert (%s : (%d ^ %s mod %d = 0)%%nat) by (destruct %s eqn:HE; [lia | rewrite Nat.pow_succ_r', Nat.mul_mod by lia; reflexivity])", h, b, e, d, e))
-		default:
-			p, ok := powPeriod(b, d)
-			if !ok {
-				return "", false
-			}
-			per = append(per, periodic{b, p})
-			period = lcm(period, p)
+	s, period := 0, 1
+	for _, b := range bases {
+		bs, bp, ok := powCycle(b, d)
+		if !ok {
+			return "", false
 		}
+		s, period = max(s, bs), lcm(period, bp)
 	}
 	if period > powResMaxPeriod {
 		return "", false
 	}
-	if len(per) > 0 {
-		for i, pb := range per {
-			cp := new(big.Int).Exp(big.NewInt(int64(pb.base)), big.NewInt(int64(period)), nil)
-			if cp.Cmp(big.NewInt(powResMaxPower)) > 0 {
-				return "", false
-			}
-			h := fmt.Sprintf("Hres%d", i)
-			steps = append(steps, fmt.Sprintf(
-				"assert (%[1]s : (%[2]d ^ %[3]s mod %[4]d = %[2]d ^ (%[3]s mod %[5]d) mod %[4]d)%%nat) by ("+
-					"assert (Hq : forall q, ((%[2]d ^ %[5]d) ^ q mod %[4]d = 1)%%nat) by (induction q; [reflexivity | rewrite Nat.pow_succ_r', Nat.mul_mod, IHq by lia; reflexivity]); "+
-					"rewrite (Nat.div_mod_eq %[3]s %[5]d) at 1; rewrite Nat.pow_add_r, Nat.pow_mul_r, Nat.mul_mod, Hq by lia; "+
-					"rewrite Nat.mul_1_l, Nat.mod_mod by lia; reflexivity)",
-				h, pb.base, e, d, period))
+	for _, b := range bases {
+		if new(big.Int).Exp(big.NewInt(int64(b)), big.NewInt(int64(s+period)), nil).Cmp(big.NewInt(powResMaxPower)) > 0 {
+			return "", false
 		}
-		var cases, branches []string
-		for r := 0; r < period; r++ {
-			cases = append(cases, fmt.Sprintf("%s mod %d = %d", e, period, r))
-			var ch []string
-			for i, pb := range per {
-				v := new(big.Int).Exp(big.NewInt(int64(pb.base)), big.NewInt(int64(r)), big.NewInt(int64(d)))
-				ch = append(ch, fmt.Sprintf("change (%d ^ %d mod %d)%%nat with %s%%nat in Hres%d", pb.base, r, d, v, i))
-			}
-			branches = append(branches, strings.Join(ch, "; "))
+	}
+	// e - s, written plainly when s is 0.
+	shifted := "(" + e + " - " + strconv.Itoa(s) + ")"
+	if s == 0 {
+		shifted = e
+	}
+	var steps []string
+	for i, b := range bases {
+		steps = append(steps, powResLemma(i, b, e, shifted, s, period, d))
+	}
+	steps = append(steps,
+		fmt.Sprintf("pose proof (Nat.mod_upper_bound %s %d ltac:(lia))", shifted, period))
+	var cases, branches []string
+	for r := 0; r < period; r++ {
+		cases = append(cases, fmt.Sprintf("%s mod %d = %d", shifted, period, r))
+		var ch []string
+		for i, b := range bases {
+			ch = append(ch, fmt.Sprintf("change (%d ^ (%d + %d) mod %d)%%nat with %d%%nat in Hres%d", b, s, r, d, powMod(b, s+r, d), i))
 		}
-		steps = append(steps,
-			fmt.Sprintf("pose proof (Nat.mod_upper_bound %s %d ltac:(lia))", e, period),
-			fmt.Sprintf("assert (Hr : (%s)%%nat) by lia", strings.Join(cases, " \\/ ")))
-		split := "rewrite Hr in *"
-		if period > 1 {
-			split = destructOr("Hr", period) + "; rewrite Hr in *"
-		}
-		steps = append(steps, split)
-		if period > 1 {
-			steps = append(steps, "["+strings.Join(branches, " | ")+"]")
-		} else {
-			steps = append(steps, branches[0])
-		}
+		branches = append(branches, strings.Join(ch, "; "))
+	}
+	steps = append(steps, fmt.Sprintf("assert (Hr : (%s)%%nat) by lia", strings.Join(cases, " \\/ ")))
+	if period > 1 {
+		steps = append(steps, destructOr("Hr", period)+"; rewrite Hr in *", "["+strings.Join(branches, " | ")+"]")
+	} else {
+		steps = append(steps, "rewrite Hr in *", branches[0])
 	}
 	steps = append(steps, powResFinish)
-	return strings.Join(steps, "; ") + ".", true
+	t := strings.Join(steps, "; ") + "."
+	return t, len(t) <= prover.DefaultMaxTactic
 }
 
-// powPeriod is the multiplicative order of b modulo d (b and d coprime).
-func powPeriod(b, d int) (int, bool) {
-	if gcd(b, d) != 1 {
-		return 0, false
+// powResLemma is the assertion Hres<i> : b ^ e mod d = b ^ (s + (e - s)
+// mod p) mod d with its proof: when s is 0 (b and d coprime), from
+// (b ^ p) ^ q mod d = 1; otherwise from the step b ^ (k + p) = b ^ k mod d
+// for k >= s (computed at s) closed over q periods.
+func powResLemma(i, b int, e, shifted string, s, p, d int) string {
+	if s == 0 {
+		return fmt.Sprintf("assert (Hres%[1]d : (%[2]d ^ %[3]s mod %[4]d = %[2]d ^ (0 + %[3]s mod %[5]d) mod %[4]d)%%nat) by ("+
+			"assert (Hq : forall q, ((%[2]d ^ %[5]d) ^ q mod %[4]d = 1)%%nat) by (induction q; [reflexivity | rewrite Nat.pow_succ_r', Nat.mul_mod, IHq by lia; reflexivity]); "+
+			"rewrite (Nat.div_mod_eq %[3]s %[5]d) at 1; rewrite Nat.pow_add_r, Nat.pow_mul_r, Nat.mul_mod, Hq by lia; "+
+			"rewrite Nat.mul_1_l, Nat.mod_mod by lia; reflexivity)",
+			i, b, e, d, p)
 	}
-	x := 1
-	for p := 1; p <= d; p++ {
-		x = x * (b % d) % d
-		if x == 1 {
-			return p, true
+	return fmt.Sprintf("assert (Hstep : forall k, (%[3]d <= k -> %[2]d ^ (k + %[4]d) mod %[5]d = %[2]d ^ k mod %[5]d)%%nat) by ("+
+		"intros k Hk; replace (k + %[4]d)%%nat with (k - %[3]d + %[6]d)%%nat by lia; "+
+		"replace (%[2]d ^ k)%%nat with (%[2]d ^ (k - %[3]d + %[3]d))%%nat by (f_equal; lia); "+
+		"rewrite !Nat.pow_add_r, Nat.mul_mod, (Nat.mul_mod (%[2]d ^ (k - %[3]d))) by lia; "+
+		"change (%[2]d ^ %[6]d mod %[5]d)%%nat with %[7]d%%nat; change (%[2]d ^ %[3]d mod %[5]d)%%nat with %[7]d%%nat; reflexivity); "+
+		"assert (Hq : forall q m, (%[3]d <= m -> %[2]d ^ (m + %[4]d * q) mod %[5]d = %[2]d ^ m mod %[5]d)%%nat) by ("+
+		"induction q; intros m Hm; [rewrite Nat.mul_0_r, Nat.add_0_r; reflexivity | "+
+		"replace (m + %[4]d * S q)%%nat with (m + %[4]d * q + %[4]d)%%nat by lia; rewrite Hstep by lia; apply IHq; lia]); "+
+		"assert (Hres%[1]d : (%[2]d ^ %[8]s mod %[5]d = %[2]d ^ (%[3]d + %[9]s mod %[4]d) mod %[5]d)%%nat) by ("+
+		"assert (HE : (%[8]s = %[3]d + %[9]s mod %[4]d + %[4]d * (%[9]s / %[4]d))%%nat) by (pose proof (Nat.div_mod_eq %[9]s %[4]d); lia); "+
+		"rewrite HE at 1; rewrite Hq by lia; reflexivity); clear Hstep Hq",
+		i, b, s, p, d, s+p, powMod(b, s, d), e, shifted)
+}
+
+// powCycle is where the remainders of b ^ k modulo d start repeating (s)
+// and their period (p): b ^ (s + p) = b ^ s mod d, s and p least.
+func powCycle(b, d int) (s, p int, ok bool) {
+	first := map[int]int{} // remainder -> first k
+	x := 1 % d
+	for k := 0; k <= d; k++ {
+		if j, seen := first[x]; seen {
+			return j, k - j, true
 		}
+		first[x] = k
+		x = x * (b % d) % d
 	}
-	return 0, false
+	return 0, 0, false
+}
+
+// powMod is b ^ k mod d.
+func powMod(b, k, d int) int {
+	return int(new(big.Int).Exp(big.NewInt(int64(b)), big.NewInt(int64(k)), big.NewInt(int64(d))).Int64())
 }
 
 func gcd(a, b int) int {

@@ -35,13 +35,17 @@ func Reject(rule, format string, args ...any) error {
 
 func reject(rule, format string, args ...any) error { return Reject(rule, format, args...) }
 
+// DefaultMaxTactic is the longest tactic, in bytes, a policy accepts
+// unless configured otherwise.
+const DefaultMaxTactic = 2000
+
 // TrimTactic applies the checks every policy shares and returns the text
-// without outer white space: not empty, at most max bytes (2000 when max
-// is 0), valid UTF-8, no control character but newline and tab. A failed
+// without outer white space: not empty, at most max bytes (DefaultMaxTactic
+// when max is 0), valid UTF-8, no control character but newline and tab. A failed
 // check is a *Rejection (rules "empty", "too-long", "encoding").
 func TrimTactic(tactic string, max int) (string, error) {
 	if max <= 0 {
-		max = 2000
+		max = DefaultMaxTactic
 	}
 	t := strings.TrimSpace(tactic)
 	switch {
