@@ -3,7 +3,6 @@ package model
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -37,15 +36,10 @@ const (
 	// LeverFloor decides floor E = N (Coquelicot) by the bounds of
 	// floor_ex: N <= E < N + 1.
 	LeverFloor = "floor"
-	// LeverLeInduction proves a nat statement from a lower bound K <= n
-	// (or K < n, n > K, n >= K) by induction on the bound itself (le_n,
-	// le_S): the base case at K, the step with the induction hypothesis
-	// already under the bound, both unfolded and left to nia or lia.
-	LeverLeInduction = "leinduction"
 )
 
 func init() {
-	Levers = append(Levers, LeverPowMod, LeverLists, LeverRpower, LeverSquare, LeverFloor, LeverPoints, LeverDivides, LeverLeInduction)
+	Levers = append(Levers, LeverPowMod, LeverLists, LeverRpower, LeverSquare, LeverFloor, LeverPoints, LeverDivides)
 }
 
 // natToZ moves a nat equation into Z, pushing Z.of_nat through mod, +, *
@@ -140,15 +134,7 @@ func (p *Portfolio) coqLevers2(c *cset, g coqGoal, pre string, funHyps []string)
 			c.add(-0.4, ms(1000), t)
 		}
 	}
-	if p.on(LeverLeInduction) && g.integ && pre == "" {
-		for _, h := range lowerBoundHyps(g) {
-			c.add(-0.35, ms(2000), "induction "+h+"; simpl in *; nia.")
-			c.add(-0.4, ms(1500), "induction "+h+"; simpl in *; lia.")
-		}
-	}
-	if p.on(LeverPowRes) && g.integ {
-		powResCandidates(c, g, pre)
-	}
+	p.natVarLevers(c, g, pre)
 	if p.on(LeverFloor) && pre == "" {
 		if m := floorGoalRE.FindStringSubmatch(concl); m != nil {
 			if n, err := strconv.Atoi(m[2]); err == nil {
@@ -280,37 +266,6 @@ func plainDefinition(body, v string) bool {
 		return false
 	}
 	return strings.HasPrefix(body[i+1:], v+" ")
-}
-
-var lowerBoundRE = []*regexp.Regexp{
-	regexp.MustCompile(`^\(?(\d+) <=? ([\p{L}_][\p{L}\p{N}_']*)\)?(?:%nat)?$`),
-	regexp.MustCompile(`^\(?([\p{L}_][\p{L}\p{N}_']*) >=? (\d+)\)?(?:%nat)?$`),
-}
-
-// lowerBoundHyps names the hypotheses K <= n (K < n, n > K, n >= K) with
-// a numeral K and a nat variable n of the conclusion: the bounds that
-// LeverLeInduction inducts on.
-func lowerBoundHyps(g coqGoal) []string {
-	var out []string
-	for _, h := range g.hyps {
-		for i, re := range lowerBoundRE {
-			m := re.FindStringSubmatch(h.typ)
-			if m == nil {
-				continue
-			}
-			v := m[2]
-			if i == 1 {
-				v = m[1]
-			}
-			if slices.Contains(g.natVars, v) && containsWord(g.concl, v) {
-				out = append(out, h.names...)
-			}
-		}
-	}
-	if len(out) > 2 {
-		out = out[:2]
-	}
-	return out
 }
 
 var (

@@ -11,17 +11,50 @@ import (
 	"github.com/llemma-prove/llemma-prove/prover"
 )
 
-// LeverPowRes decides nat divisibility and remainder goals about powers
-// with a variable exponent, C ^ E mod D for numerals C and D, without
-// induction on the statement: the remainders of C ^ k repeat with the
-// period P of C modulo D (C ^ P mod D = 1 when C and D are coprime), so
-// C ^ E mod D = C ^ (E mod P) mod D, proved by a small induction on the
-// number of periods; E mod P is then split into its P values, each
-// remainder computed, and lia finishes with the divisibility statements
-// as remainders. When D divides C, C ^ E mod D = 0 for E <> 0.
-const LeverPowRes = "powres"
+// Levers for nat statements about a variable n (issue 12): periodic
+// remainders of powers, induction on a lower bound, sums by induction.
+const (
+	// LeverPowRes decides nat divisibility and remainder goals about
+	// powers with a variable exponent, C ^ E mod D for numerals C and D,
+	// without induction on the statement: the remainders of C ^ k repeat
+	// with a period P after a preperiod s (s = 0 when C and D are
+	// coprime), so C ^ E mod D = C ^ (s + (E - s) mod P) mod D, proved by
+	// a small induction on the number of periods; (E - s) mod P is then
+	// split into its P values, each remainder computed, and lia finishes
+	// with the divisibility statements as remainders.
+	LeverPowRes = "powres"
+	// LeverLeInduction proves a nat statement from a lower bound K <= n
+	// (or K < n, n > K, n >= K) by induction on the bound itself (le_n,
+	// le_S): the base case at K, the step with the induction hypothesis
+	// already under the bound, both unfolded and left to nia or lia.
+	LeverLeInduction = "leinduction"
+	// LeverSumInduction proves sum_f_R0 F M = G with M a nat variable n,
+	// n - K or pred n (K <= n from the hypotheses) by induction on the
+	// number of terms: the last term split off by sum_f_R0's own
+	// definition, the hypothesis rewritten, INR pushed through S and +,
+	// field with its side conditions from pos_INR.
+	LeverSumInduction = "suminduction"
+)
 
-func init() { Levers = append(Levers, LeverPowRes) }
+func init() { Levers = append(Levers, LeverPowRes, LeverLeInduction, LeverSumInduction) }
+
+// natVarLevers adds the candidates of the levers above.
+func (p *Portfolio) natVarLevers(c *cset, g coqGoal, pre string) {
+	if p.on(LeverLeInduction) && g.integ && pre == "" {
+		for _, h := range lowerBoundHyps(g) {
+			c.add(-0.35, ms(2000), "induction "+h+"; simpl in *; nia.")
+			c.add(-0.4, ms(1500), "induction "+h+"; simpl in *; lia.")
+		}
+	}
+	if p.on(LeverSumInduction) && g.real {
+		if t, ok := sumInduction(g, pre); ok {
+			c.add(-0.3, ms(2500), t)
+		}
+	}
+	if p.on(LeverPowRes) && g.integ {
+		powResCandidates(c, g, pre)
+	}
+}
 
 const (
 	powResMaxPeriod = 12   // case splits on E mod P beyond this are not proposed
@@ -225,3 +258,116 @@ func gcd(a, b int) int {
 }
 
 func lcm(a, b int) int { return a / gcd(a, b) * b }
+
+var (
+	sumBoundVarRE  = regexp.MustCompile(`^([\p{L}_][\p{L}\p{N}_']*)$`)
+	sumBoundSubRE  = regexp.MustCompile(`^\(([\p{L}_][\p{L}\p{N}_']*) - (\d+)\)(?:%nat)?$`)
+	sumBoundPredRE = regexp.MustCompile(`^\(pred ([\p{L}_][\p{L}\p{N}_']*)\)$`)
+)
+
+// sumInduction is LeverSumInduction's tactic for the first sum_f_R0 of
+// the conclusion whose bound is a nat variable of the goal, that
+// variable minus a numeral, or its predecessor.
+func sumInduction(g coqGoal, pre string) (string, bool) {
+	concl := g.concl
+	i := strings.Index(concl, "sum_f_R0 ")
+	if i < 0 {
+		return "", false
+	}
+	rest := concl[i+len("sum_f_R0 "):]
+	n := balancedPrefix(rest)
+	if n == 0 || n >= len(rest) || rest[n] != ' ' {
+		return "", false
+	}
+	bound := rest[n+1:]
+	bound = bound[:balancedPrefix(bound)]
+	var v, shift string
+	switch {
+	case sumBoundVarRE.MatchString(bound):
+		v = bound
+	case sumBoundSubRE.MatchString(bound):
+		m := sumBoundSubRE.FindStringSubmatch(bound)
+		v, shift = m[1], m[2]
+	case sumBoundPredRE.MatchString(bound):
+		v, shift = sumBoundPredRE.FindStringSubmatch(bound)[1], "1"
+		pre += fmt.Sprintf("replace (pred %s) with (%s - 1)%%nat by lia; ", v, v)
+	default:
+		return "", false
+	}
+	if !slices.Contains(g.natVars, v) && !strings.HasPrefix(pre, "intros") {
+		return "", false
+	}
+	iv := v
+	if shift != "" {
+		iv = v + "_m"
+		pre += fmt.Sprintf("assert (exists m, %[1]s = (m + %[2]s)%%nat) as [%[3]s Hm] by (exists (%[1]s - %[2]s)%%nat; lia); subst %[1]s; replace (%[3]s + %[2]s - %[2]s)%%nat with %[3]s by lia; ", v, shift, iv)
+	}
+	return pre + fmt.Sprintf("induction %[1]s as [|%[1]s IH]; [simpl; field; repeat split; lra | "+
+		"cbn [sum_f_R0]; rewrite IH by lia; rewrite ?plus_INR, ?S_INR; cbn [INR]; field; pose proof (pos_INR %[1]s); repeat split; lra].", iv), true
+}
+
+// balancedPrefix is the length of s's first token: a parenthesised group
+// (nesting counted) or a run of non-space characters.
+func balancedPrefix(s string) int {
+	if s == "" {
+		return 0
+	}
+	if s[0] != '(' {
+		if j := strings.IndexByte(s, ' '); j >= 0 {
+			return j
+		}
+		return len(s)
+	}
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				j := i + 1
+				for strings.HasPrefix(s[j:], "%") { // a scope mark: (n - 1)%nat
+					k := j + 1
+					for k < len(s) && s[k] != ' ' && s[k] != ')' {
+						k++
+					}
+					j = k
+				}
+				return j
+			}
+		}
+	}
+	return 0
+}
+
+var lowerBoundRE = []*regexp.Regexp{
+	regexp.MustCompile(`^\(?(\d+) <=? ([\p{L}_][\p{L}\p{N}_']*)\)?(?:%nat)?$`),
+	regexp.MustCompile(`^\(?([\p{L}_][\p{L}\p{N}_']*) >=? (\d+)\)?(?:%nat)?$`),
+}
+
+// lowerBoundHyps names the hypotheses K <= n (K < n, n > K, n >= K) with
+// a numeral K and a nat variable n of the conclusion: the bounds that
+// LeverLeInduction inducts on.
+func lowerBoundHyps(g coqGoal) []string {
+	var out []string
+	for _, h := range g.hyps {
+		for i, re := range lowerBoundRE {
+			m := re.FindStringSubmatch(h.typ)
+			if m == nil {
+				continue
+			}
+			v := m[2]
+			if i == 1 {
+				v = m[1]
+			}
+			if slices.Contains(g.natVars, v) && containsWord(g.concl, v) {
+				out = append(out, h.names...)
+			}
+		}
+	}
+	if len(out) > 2 {
+		out = out[:2]
+	}
+	return out
+}

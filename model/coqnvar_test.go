@@ -99,6 +99,32 @@ func TestPowResProvesInCoq(t *testing.T) {
 			t.Errorf("%s: coqc accepted a proof of a false statement", c.stmt)
 		}
 	}
+	// LeverSumInduction's tactic, on a sum with a shifted bound and on a
+	// false closed form.
+	for _, c := range []struct {
+		stmt     string
+		provable bool
+	}{
+		{"forall n : nat, (1 <= n)%nat -> sum_f_R0 (fun k => 2 * INR k + 1) (n - 1) = INR n ^ 2", true},
+		{"forall n : nat, sum_f_R0 (fun k => INR k) n = INR n * (INR n + 1) / 2", true},
+		{"forall n : nat, (1 <= n)%nat -> sum_f_R0 (fun k => 2 * INR k + 1) (n - 1) = INR n ^ 2 + 1", false},
+	} {
+		g := parseCoqGoal([]string{"n : nat\n============================\n" + strings.TrimPrefix(c.stmt[strings.Index(c.stmt, ",")+2:], "(1 <= n)%nat -> ")})
+		g.real = true
+		tac, ok := sumInduction(g, "")
+		if !ok {
+			t.Errorf("%s: no tactic", c.stmt)
+			continue
+		}
+		src := coq.Prelude + "\nRequire Import Reals.\nOpen Scope R_scope.\nTheorem t : " + c.stmt + ".\nProof.\n  intros; " + tac + "\nQed.\n"
+		out, err := compile(src)
+		if c.provable && err != nil {
+			t.Errorf("%s: coqc rejected the lever's proof: %v\n%s", c.stmt, err, out)
+		}
+		if !c.provable && err == nil {
+			t.Errorf("%s: coqc accepted a proof of a false statement", c.stmt)
+		}
+	}
 	for _, c := range []struct {
 		name, stmt string
 		bases      []int
@@ -168,6 +194,35 @@ func TestLeInductionReadsTheGoal(t *testing.T) {
 			if strings.HasPrefix(cand.Tactic, "induction H;") {
 				t.Errorf("%q: leinduction proposed %q", goal, cand.Tactic)
 			}
+		}
+	}
+}
+
+func TestSumInduction(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		concl string
+		want  string // "" when no tactic
+	}{
+		{"sum_f_R0 (fun k : nat => INR k) n = INR n * (INR n + 1) / 2",
+			"induction n as [|n IH]; [simpl; field; repeat split; lra | cbn [sum_f_R0]; rewrite IH by lia; rewrite ?plus_INR, ?S_INR; cbn [INR]; field; pose proof (pos_INR n); repeat split; lra]."},
+		{"sum_f_R0 (fun k : nat => / (INR (k + 1) * INR (k + 2))) (n - 1) = INR n / (INR n + 1)",
+			"assert (exists m, n = (m + 1)%nat) as [n_m Hm] by (exists (n - 1)%nat; lia); subst n; replace (n_m + 1 - 1)%nat with n_m by lia; " +
+				"induction n_m as [|n_m IH]; [simpl; field; repeat split; lra | cbn [sum_f_R0]; rewrite IH by lia; rewrite ?plus_INR, ?S_INR; cbn [INR]; field; pose proof (pos_INR n_m); repeat split; lra]."},
+		{"sum_f_R0 (fun k : nat => INR k) (pred n) = 1", "replace (pred n) with (n - 1)%nat by lia; assert"},
+		{"sum_f_R0 (fun k : nat => INR k) 118 = 1", ""},     // a closed sum
+		{"sum_f_R0 (fun k : nat => INR k) (m * 2) = 1", ""}, // not a shifted variable
+	} {
+		g := coqGoal{concl: c.concl, natVars: []string{"n"}, real: true}
+		got, ok := sumInduction(g, "")
+		if c.want == "" {
+			if ok {
+				t.Errorf("%q: unexpected %q", c.concl, got)
+			}
+			continue
+		}
+		if !ok || !strings.HasPrefix(got, c.want) {
+			t.Errorf("%q: got %q, want prefix %q", c.concl, got, c.want)
 		}
 	}
 }
