@@ -41,9 +41,10 @@ func init() { Levers = append(Levers, LeverPowRes, LeverLeInduction, LeverSumInd
 // natVarLevers adds the candidates of the levers above.
 func (p *Portfolio) natVarLevers(c *cset, g coqGoal, pre string) {
 	if p.on(LeverLeInduction) && g.integ && pre == "" {
+		// nia alone, on a short leash: on valid its proofs took 8 ms, a
+		// lia variant closed nothing, and the misses ran to the leash.
 		for _, h := range lowerBoundHyps(g) {
-			c.add(-0.35, ms(2000), "induction "+h+"; simpl in *; nia.")
-			c.add(-0.4, ms(1500), "induction "+h+"; simpl in *; lia.")
+			c.add(-0.35, ms(750), "induction "+h+"; simpl in *; nia.")
 		}
 	}
 	if p.on(LeverSumInduction) && g.real {

@@ -178,7 +178,6 @@ func TestLeInductionReadsTheGoal(t *testing.T) {
 	checkLeversRead(t, arithHeader, states, []leverCase{
 		{"ge", LeverLeInduction, "induction H; simpl in *; nia."},
 		{"gt", LeverLeInduction, "induction Hn; simpl in *; nia."},
-		{"gt", LeverLeInduction, "induction Hn; simpl in *; lia."},
 		{"exists", LeverPowRes, exists},
 	})
 	checkLeversPassPolicy(t, arithHeader, states)
