@@ -26,6 +26,12 @@ const (
 	// roots of perfect squares (sqrt_lem_1), and sqrt_lem_1 on a goal
 	// sqrt X = Y.
 	LeverSqrt = "sqrt"
+	// LeverRadicals writes sqrt N, N an integer with a square factor,
+	// in simplest radical form k * sqrt m (sqrt_square, sqrt_mult), so
+	// that sums of radicals meet as multiples of the same atoms, then
+	// decides with sqrt m > 0 and sqrt m * sqrt m = m, or clears the
+	// denominators first (field_simplify, pow2_sqrt).
+	LeverRadicals = "radicals"
 	// LeverFunRewrite rewrites every function-defining hypothesis at once.
 	LeverFunRewrite = "funrewrite"
 	// LeverInstantiate instantiates identities over R (forall x : R, A =
@@ -65,7 +71,7 @@ const (
 var DisabledLevers string
 
 // Levers lists every lever of the Coq portfolio, for ablations.
-var Levers = []string{LeverBigNat, LeverSqrt, LeverFunRewrite, LeverInstantiate, LeverLn, LeverPI, LeverModCases, LeverEnum, LeverComplex, LeverPrune, LeverHammer}
+var Levers = []string{LeverBigNat, LeverSqrt, LeverRadicals, LeverFunRewrite, LeverInstantiate, LeverLn, LeverPI, LeverModCases, LeverEnum, LeverComplex, LeverPrune, LeverHammer}
 
 // on reports whether lever is enabled for p.
 func (p *Portfolio) on(lever string) bool {
@@ -131,6 +137,9 @@ func (p *Portfolio) coqLevers(c *cset, g coqGoal, pre string, funHyps []string) 
 	}
 	if p.on(LeverSqrt) && g.real && strings.Contains(text, "sqrt") {
 		sqrtCandidates(c, g, pre)
+	}
+	if p.on(LeverRadicals) && g.real && strings.Contains(text, "sqrt") {
+		radicalCandidates(c, g, pre)
 	}
 	if p.on(LeverFunRewrite) && len(funHyps) >= 2 {
 		rw := "rewrite ?" + strings.Join(funHyps, ", ?") + " in *"
@@ -259,6 +268,58 @@ func sqrtCandidates(c *cset, g coqGoal, pre string) {
 	} else if i := strings.Index(concl, " = sqrt "); i > 0 && !strings.Contains(concl, " -> ") {
 		c.add(-0.3, ms(2500), "symmetry; apply sqrt_lem_1; nra.")
 	}
+}
+
+// radicalCandidates: every sqrt N of the goal with N = k^2 m (k > 1, m
+// not a square) rewritten as k * sqrt m, then the closers of
+// LeverRadicals.
+func radicalCandidates(c *cset, g coqGoal, pre string) {
+	var steps, facts []string
+	var roots []int64
+	for _, a := range sqrtArgs(all(g)) {
+		n, err := strconv.ParseInt(a, 10, 64)
+		if err != nil || n < 8 || n > 1_000_000 {
+			continue
+		}
+		k, m := squareFactor(n)
+		if k == 1 || m == 1 {
+			continue
+		}
+		steps = append(steps, fmt.Sprintf("replace (sqrt %d) with (%d * sqrt %d) in * by "+
+			"(rewrite <- (sqrt_square %d) at 1 by lra; rewrite <- sqrt_mult by lra; f_equal; lra)", n, k, m, k))
+		if !slices.Contains(roots, m) {
+			roots = append(roots, m)
+			facts = append(facts, fmt.Sprintf("pose proof (sqrt_lt_R0 %d ltac:(lra)); pose proof (sqrt_sqrt %d ltac:(lra))", m, m))
+		}
+		if len(steps) == 4 {
+			break
+		}
+	}
+	if len(steps) == 0 {
+		return
+	}
+	rw := pre + strings.Join(steps, "; ")
+	fs := rw + "; " + strings.Join(facts, "; ") + "; "
+	clear := "try field_simplify; rewrite ?pow2_sqrt by lra; first [lra | nra | field]"
+	c.add(-0.35, ms(1500), rw+".")
+	c.add(-0.3, ms(2000), fs+"lra.")
+	c.add(-0.35, ms(2500), fs+"nra.")
+	c.add(-0.4, ms(2500), fs+clear+".")
+	if strings.HasPrefix(g.concl, "sqrt ") && strings.Contains(g.concl, " = ") {
+		c.add(-0.35, ms(3000), fs+"apply sqrt_lem_1; "+clear+".")
+	}
+}
+
+// squareFactor writes n as k * k * m with k as large as it can be.
+func squareFactor(n int64) (k, m int64) {
+	k, m = 1, n
+	for p := int64(2); p*p <= m; p++ {
+		for m%(p*p) == 0 {
+			m /= p * p
+			k *= p
+		}
+	}
+	return k, m
 }
 
 // sqrtArgs lists the distinct arguments of sqrt in text: a word or a

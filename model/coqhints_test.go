@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -230,6 +231,58 @@ func TestDefinesFunction(t *testing.T) {
 	} {
 		if got := definesFunction(typ); got != want {
 			t.Errorf("definesFunction(%q) = %v, want %v", typ, got, want)
+		}
+	}
+}
+
+func TestSquareFactor(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ n, k, m int64 }{{80, 4, 5}, {845, 13, 5}, {72, 6, 2}, {45, 3, 5}, {50, 5, 2}, {30, 1, 30}, {49, 7, 1}} {
+		if k, m := squareFactor(c.n); k != c.k || m != c.m {
+			t.Errorf("squareFactor(%d) = %d, %d; want %d, %d", c.n, k, m, c.k, c.m)
+		}
+	}
+}
+
+// TestRadicalsProveInCoq: the lever's candidates on statements written for
+// this test, each compiled by the real coqc; a false one is proved by none.
+func TestRadicalsProveInCoq(t *testing.T) {
+	t.Parallel()
+	coqc, err := exec.LookPath("coqc")
+	if err != nil {
+		t.Skip("coqc not installed (make test installs it)")
+	}
+	for _, c := range []struct {
+		goal     string
+		provable bool
+	}{
+		{"sqrt 50 + sqrt 18 = 8 * sqrt 2", true},
+		{"sqrt ((12 / sqrt 72 + sqrt 288 / 4 + sqrt 50) / sqrt 2) = 3", true},
+		{"sqrt 75 - sqrt 12 = 2 * sqrt 3", false},
+	} {
+		var cands []string
+		for _, cand := range proposeUnder(t, &Portfolio{Backend: "coq"}, realsHeader, []string{"============================\n" + c.goal}) {
+			if strings.Contains(cand.Tactic, "sqrt_square") {
+				cands = append(cands, cand.Tactic)
+			}
+		}
+		if len(cands) == 0 {
+			t.Errorf("%s: no radical candidate", c.goal)
+			continue
+		}
+		proved := ""
+		for _, tac := range cands {
+			src := coq.Prelude + "\n" + realsHeader + "Theorem t : " + c.goal + ".\nProof.\n  " + tac + "\nQed.\n"
+			if _, err := compileCoq(t, coqc, src); err == nil {
+				proved = tac
+				break
+			}
+		}
+		if c.provable && proved == "" {
+			t.Errorf("%s: none of the %d candidates proves it:\n%s", c.goal, len(cands), strings.Join(cands, "\n"))
+		}
+		if !c.provable && proved != "" {
+			t.Errorf("%s: false, yet proved by %q", c.goal, proved)
 		}
 	}
 }

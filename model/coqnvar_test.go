@@ -63,6 +63,18 @@ func TestPowResTacticLimits(t *testing.T) {
 	}
 }
 
+// compileCoq compiles src alone with coqc in a fresh directory.
+func compileCoq(t *testing.T, coqc, src string) ([]byte, error) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "T.v"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return exec.CommandContext(ctx, coqc, "-q", filepath.Join(dir, "T.v")).CombinedOutput()
+}
+
 // TestPowResProvesInCoq compiles the levers' tactics on statements written
 // for this test (none is a miniF2F problem) with the real coqc, and checks
 // that a false statement of the same shape is not proved.
@@ -71,15 +83,6 @@ func TestPowResProvesInCoq(t *testing.T) {
 	coqc, err := exec.LookPath("coqc")
 	if err != nil {
 		t.Skip("coqc not installed (make test installs it)")
-	}
-	compile := func(src string) ([]byte, error) {
-		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, "T.v"), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		return exec.CommandContext(ctx, coqc, "-q", filepath.Join(dir, "T.v")).CombinedOutput()
 	}
 	// LeverLeInduction's tactic: a statement from a lower bound, and a
 	// false one of the same shape.
@@ -91,7 +94,7 @@ func TestPowResProvesInCoq(t *testing.T) {
 		{"forall n : nat, 3 <= n -> n * n <= 2 * n + 1", false},
 	} {
 		src := coq.Prelude + "\nTheorem t : " + c.stmt + ".\nProof.\n  intros n H. induction H; simpl in *; nia.\nQed.\n"
-		out, err := compile(src)
+		out, err := compileCoq(t, coqc, src)
 		if c.provable && err != nil {
 			t.Errorf("%s: coqc rejected the lever's proof: %v\n%s", c.stmt, err, out)
 		}
@@ -117,7 +120,7 @@ func TestPowResProvesInCoq(t *testing.T) {
 			continue
 		}
 		src := coq.Prelude + "\nRequire Import Reals.\nOpen Scope R_scope.\nTheorem t : " + c.stmt + ".\nProof.\n  intros; " + tac + "\nQed.\n"
-		out, err := compile(src)
+		out, err := compileCoq(t, coqc, src)
 		if c.provable && err != nil {
 			t.Errorf("%s: coqc rejected the lever's proof: %v\n%s", c.stmt, err, out)
 		}
@@ -157,7 +160,7 @@ func TestPowResProvesInCoq(t *testing.T) {
 			scope = "Open Scope Z_scope.\n"
 		}
 		src := coq.Prelude + "\n" + scope + "Theorem t : " + c.stmt + ".\nProof.\n  intros; " + tac + "\nQed.\n"
-		out, err := compile(src)
+		out, err := compileCoq(t, coqc, src)
 		if c.provable && err != nil {
 			t.Errorf("%s: coqc rejected the lever's proof: %v\n%s\n%s", c.name, err, out, src)
 		}
