@@ -46,7 +46,7 @@ type Config struct {
 type Search struct {
 	Expansions     int           `key:"expansions" verdict:"true" doc:"nodes expanded per theorem (0: 100 with an LLM, 12 with the GPU-free proposers)"`
 	Samples        int           `key:"samples" verdict:"true" doc:"candidates per expansion (0: 32 with an LLM, 64 otherwise)"`
-	TheoremTimeout time.Duration `key:"theorem-timeout" verdict:"true" doc:"tactic time per theorem (checker CPU where measured), model waits, setup and final check excluded; the search wall time is bounded by --search-backstop (0: 600s with an LLM, 15s otherwise)"`
+	TheoremTimeout time.Duration `key:"theorem-timeout" verdict:"true" doc:"tactic time per theorem (checker CPU where measured), model waits, setup and final check excluded; the search wall time is bounded by --search-backstop (0: 600s with an LLM, 12s otherwise)"`
 	TacticTimeout  time.Duration `key:"tactic-timeout" verdict:"true" doc:"time per tactic (0: 10s with an LLM, 3s otherwise)"`
 	SetupTimeout   time.Duration `key:"setup-timeout" doc:"process start and load of one theorem's header and statement; past it the theorem is an error (setup-timeout), not a verdict (0: 2m)"`
 	VerifyTimeout  time.Duration `key:"verify-timeout" doc:"final check of one proof; past it the theorem is an error (verify) (0: 2m)"`
@@ -134,7 +134,7 @@ type Budget struct {
 // runs in minutes on two cores.
 var Budgets = struct{ LLM, GPUFree Budget }{
 	LLM:     Budget{Expansions: 100, Samples: 32, TheoremTimeout: 600 * time.Second, TacticTimeout: 10 * time.Second},
-	GPUFree: Budget{Expansions: 12, Samples: 64, TheoremTimeout: 15 * time.Second, TacticTimeout: 3 * time.Second},
+	GPUFree: Budget{Expansions: 12, Samples: 64, TheoremTimeout: 12 * time.Second, TacticTimeout: 3 * time.Second},
 }
 
 // Resolve fills the zero fields of s from the proposer's defaults.

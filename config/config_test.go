@@ -164,7 +164,7 @@ func TestVerdict(t *testing.T) {
 			t.Errorf("verdict has %s for coq + portfolio: %v", k, v)
 		}
 	}
-	if v["theorem-timeout"] != "15s" || v["expansions"] != "12" {
+	if v["theorem-timeout"] != Budgets.GPUFree.TheoremTimeout.String() || v["expansions"] != "12" {
 		t.Errorf("budgets not resolved: %v", v)
 	}
 	c.Backend, c.Proposer = "lean", "llm"
