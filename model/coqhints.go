@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"regexp"
 	"slices"
@@ -32,6 +33,11 @@ const (
 	// decides with sqrt m > 0 and sqrt m * sqrt m = m, or clears the
 	// denominators first (field_simplify, pow2_sqrt).
 	LeverRadicals = "radicals"
+	// LeverSqrtBounds puts k < sqrt N < k + 1 (k = floor of the root, N
+	// an integer that is no square) in the context, proved by
+	// sqrt_lt_1_alt, and evaluates up (sqrt N) and Int_part (sqrt N) by
+	// tech_up: ceilings and floors of roots.
+	LeverSqrtBounds = "sqrtbounds"
 	// LeverFunRewrite rewrites every function-defining hypothesis at once.
 	LeverFunRewrite = "funrewrite"
 	// LeverInstantiate instantiates identities over R (forall x : R, A =
@@ -71,7 +77,7 @@ const (
 var DisabledLevers string
 
 // Levers lists every lever of the Coq portfolio, for ablations.
-var Levers = []string{LeverBigNat, LeverSqrt, LeverRadicals, LeverFunRewrite, LeverInstantiate, LeverLn, LeverPI, LeverModCases, LeverEnum, LeverComplex, LeverPrune, LeverHammer}
+var Levers = []string{LeverBigNat, LeverSqrt, LeverRadicals, LeverSqrtBounds, LeverFunRewrite, LeverInstantiate, LeverLn, LeverPI, LeverModCases, LeverEnum, LeverComplex, LeverPrune, LeverHammer}
 
 // on reports whether lever is enabled for p.
 func (p *Portfolio) on(lever string) bool {
@@ -140,6 +146,9 @@ func (p *Portfolio) coqLevers(c *cset, g coqGoal, pre string, funHyps []string) 
 	}
 	if p.on(LeverRadicals) && g.real && strings.Contains(text, "sqrt") {
 		radicalCandidates(c, g, pre)
+	}
+	if p.on(LeverSqrtBounds) && g.real && strings.Contains(text, "sqrt") {
+		sqrtBoundCandidates(c, g, pre)
 	}
 	if p.on(LeverFunRewrite) && len(funHyps) >= 2 {
 		rw := "rewrite ?" + strings.Join(funHyps, ", ?") + " in *"
@@ -307,6 +316,52 @@ func radicalCandidates(c *cset, g coqGoal, pre string) {
 	c.add(-0.4, ms(2500), fs+clear+".")
 	if strings.HasPrefix(g.concl, "sqrt ") && strings.Contains(g.concl, " = ") {
 		c.add(-0.35, ms(3000), fs+"apply sqrt_lem_1; "+clear+".")
+	}
+}
+
+// sqrtBoundCandidates: the bounds of LeverSqrtBounds for every sqrt N of
+// the goal, then lra/nra, or the ceilings and floors of the roots
+// rewritten to their values first.
+func sqrtBoundCandidates(c *cset, g coqGoal, pre string) {
+	text := all(g)
+	var facts, ups []string
+	for _, a := range sqrtArgs(text) {
+		n, err := strconv.ParseInt(a, 10, 64)
+		if err != nil || n < 2 || n > 1_000_000 {
+			continue
+		}
+		k := int64(math.Sqrt(float64(n)))
+		for k*k > n {
+			k--
+		}
+		for (k+1)*(k+1) <= n {
+			k++
+		}
+		if k*k == n {
+			continue
+		}
+		facts = append(facts, fmt.Sprintf("assert (%[2]d < sqrt %[1]d < %[2]d + 1) by (split; [rewrite <- (sqrt_square %[2]d) at 1 by lra | "+
+			"rewrite <- (sqrt_square (%[2]d + 1)) at 1 by lra]; apply sqrt_lt_1_alt; lra)", n, k))
+		if strings.Contains(text, fmt.Sprintf("up (sqrt %d)", n)) || strings.Contains(text, fmt.Sprintf("Int_part (sqrt %d)", n)) {
+			ups = append(ups, fmt.Sprintf("rewrite <- (tech_up (sqrt %d) %d) in * by lra", n, k+1))
+		}
+		if len(facts) == 4 {
+			break
+		}
+	}
+	if len(facts) == 0 {
+		return
+	}
+	f := pre + strings.Join(facts, "; ")
+	c.add(-0.5, ms(1500), f+".")
+	c.add(-0.35, ms(2000), f+"; lra.")
+	c.add(-0.4, ms(2500), f+"; nra.")
+	if len(ups) > 0 {
+		rw := "; " + strings.Join(ups, "; ") + "; "
+		c.add(-0.25, ms(2500), f+rw+"first [lia | lra | reflexivity].")
+		if strings.Contains(text, "Int_part") {
+			c.add(-0.3, ms(2500), f+"; unfold Int_part in *"+rw+"first [lia | lra | reflexivity].")
+		}
 	}
 }
 

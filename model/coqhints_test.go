@@ -286,3 +286,47 @@ func TestRadicalsProveInCoq(t *testing.T) {
 		}
 	}
 }
+
+// TestSqrtBoundsProveInCoq: ceilings and floors of roots, on statements
+// written for this test, by the real coqc; a false one is proved by none.
+func TestSqrtBoundsProveInCoq(t *testing.T) {
+	t.Parallel()
+	coqc, err := exec.LookPath("coqc")
+	if err != nil {
+		t.Skip("coqc not installed (make test installs it)")
+	}
+	for _, c := range []struct {
+		goal     string
+		provable bool
+	}{
+		{"(up (sqrt 40) - up (sqrt 10))%Z = 3%Z", true},
+		{"Int_part (sqrt 90) = 9%Z", true},
+		{"2 < sqrt 5 + sqrt 2 - 1", true},
+		{"(up (sqrt 40) - up (sqrt 10))%Z = 2%Z", false},
+	} {
+		var cands []string
+		for _, cand := range proposeUnder(t, &Portfolio{Backend: "coq"}, realsHeader, []string{"============================\n" + c.goal}) {
+			if strings.Contains(cand.Tactic, "sqrt_lt_1_alt") {
+				cands = append(cands, cand.Tactic)
+			}
+		}
+		if len(cands) == 0 {
+			t.Errorf("%s: no bound candidate", c.goal)
+			continue
+		}
+		proved := ""
+		for _, tac := range cands {
+			src := coq.Prelude + "\n" + realsHeader + "Theorem t : " + c.goal + ".\nProof.\n  " + tac + "\nQed.\n"
+			if _, err := compileCoq(t, coqc, src); err == nil {
+				proved = tac
+				break
+			}
+		}
+		if c.provable && proved == "" {
+			t.Errorf("%s: none of the %d candidates proves it:\n%s", c.goal, len(cands), strings.Join(cands, "\n"))
+		}
+		if !c.provable && proved != "" {
+			t.Errorf("%s: false, yet proved by %q", c.goal, proved)
+		}
+	}
+}
