@@ -352,8 +352,9 @@ func sqrtBoundCandidates(c *cset, g coqGoal, pre string) {
 	if len(facts) == 0 {
 		return
 	}
+	// Closers only: a bare step that adds the bounds would open a state
+	// per root and spend the expansion budget other proofs need.
 	f := pre + strings.Join(facts, "; ")
-	c.add(-0.5, ms(1500), f+".")
 	c.add(-0.35, ms(2000), f+"; lra.")
 	c.add(-0.4, ms(2500), f+"; nra.")
 	if len(ups) > 0 {
