@@ -91,6 +91,61 @@ func checkLeversPassPolicy(t *testing.T, header string, states map[string][]stri
 	}
 }
 
+// checkNoneMentions: no candidate on goal mentions any of marks.
+func checkNoneMentions(t *testing.T, header, goal string, marks ...string) {
+	t.Helper()
+	for _, cand := range proposeUnder(t, &Portfolio{Backend: "coq"}, header, []string{goal}) {
+		for _, m := range marks {
+			if strings.Contains(cand.Tactic, m) {
+				t.Errorf("%q: %q mentions %q", goal, cand.Tactic, m)
+			}
+		}
+	}
+}
+
+// coqCase is a goal under realsHeader and whether it is true.
+type coqCase struct {
+	goal     string
+	provable bool
+}
+
+// checkProvedInCoq: on each case's goal, the candidates that mention
+// marker are compiled by the real coqc one by one; a true goal must be
+// proved by one of them, a false one by none.
+func checkProvedInCoq(t *testing.T, marker string, cases []coqCase) {
+	t.Helper()
+	coqc, err := exec.LookPath("coqc")
+	if err != nil {
+		t.Skip("coqc not installed (make test installs it)")
+	}
+	for _, c := range cases {
+		var cands []string
+		for _, cand := range proposeUnder(t, &Portfolio{Backend: "coq"}, realsHeader, []string{"============================\n" + c.goal}) {
+			if strings.Contains(cand.Tactic, marker) {
+				cands = append(cands, cand.Tactic)
+			}
+		}
+		if len(cands) == 0 {
+			t.Errorf("%s: no candidate mentions %s", c.goal, marker)
+			continue
+		}
+		proved := ""
+		for _, tac := range cands {
+			src := coq.Prelude + "\n" + realsHeader + "Theorem t : " + c.goal + ".\nProof.\n  " + tac + "\nQed.\n"
+			if _, err := compileCoq(t, coqc, src); err == nil {
+				proved = tac
+				break
+			}
+		}
+		if c.provable && proved == "" {
+			t.Errorf("%s: none of the %d candidates proves it:\n%s", c.goal, len(cands), strings.Join(cands, "\n"))
+		}
+		if !c.provable && proved != "" {
+			t.Errorf("%s: false, yet proved by %q", c.goal, proved)
+		}
+	}
+}
+
 func tactics(cands []prover.Candidate) []string {
 	var out []string
 	for _, c := range cands {
@@ -248,85 +303,21 @@ func TestSquareFactor(t *testing.T) {
 // this test, each compiled by the real coqc; a false one is proved by none.
 func TestRadicalsProveInCoq(t *testing.T) {
 	t.Parallel()
-	coqc, err := exec.LookPath("coqc")
-	if err != nil {
-		t.Skip("coqc not installed (make test installs it)")
-	}
-	for _, c := range []struct {
-		goal     string
-		provable bool
-	}{
+	checkProvedInCoq(t, "sqrt_square", []coqCase{
 		{"sqrt 50 + sqrt 18 = 8 * sqrt 2", true},
 		{"sqrt ((12 / sqrt 72 + sqrt 288 / 4 + sqrt 50) / sqrt 2) = 3", true},
 		{"sqrt 75 - sqrt 12 = 2 * sqrt 3", false},
-	} {
-		var cands []string
-		for _, cand := range proposeUnder(t, &Portfolio{Backend: "coq"}, realsHeader, []string{"============================\n" + c.goal}) {
-			if strings.Contains(cand.Tactic, "sqrt_square") {
-				cands = append(cands, cand.Tactic)
-			}
-		}
-		if len(cands) == 0 {
-			t.Errorf("%s: no radical candidate", c.goal)
-			continue
-		}
-		proved := ""
-		for _, tac := range cands {
-			src := coq.Prelude + "\n" + realsHeader + "Theorem t : " + c.goal + ".\nProof.\n  " + tac + "\nQed.\n"
-			if _, err := compileCoq(t, coqc, src); err == nil {
-				proved = tac
-				break
-			}
-		}
-		if c.provable && proved == "" {
-			t.Errorf("%s: none of the %d candidates proves it:\n%s", c.goal, len(cands), strings.Join(cands, "\n"))
-		}
-		if !c.provable && proved != "" {
-			t.Errorf("%s: false, yet proved by %q", c.goal, proved)
-		}
-	}
+	})
 }
 
 // TestSqrtBoundsProveInCoq: ceilings and floors of roots, on statements
 // written for this test, by the real coqc; a false one is proved by none.
 func TestSqrtBoundsProveInCoq(t *testing.T) {
 	t.Parallel()
-	coqc, err := exec.LookPath("coqc")
-	if err != nil {
-		t.Skip("coqc not installed (make test installs it)")
-	}
-	for _, c := range []struct {
-		goal     string
-		provable bool
-	}{
+	checkProvedInCoq(t, "sqrt_lt_1_alt", []coqCase{
 		{"(up (sqrt 40) - up (sqrt 10))%Z = 3%Z", true},
 		{"Int_part (sqrt 90) = 9%Z", true},
 		{"2 < sqrt 5 + sqrt 2 - 1", true},
 		{"(up (sqrt 40) - up (sqrt 10))%Z = 2%Z", false},
-	} {
-		var cands []string
-		for _, cand := range proposeUnder(t, &Portfolio{Backend: "coq"}, realsHeader, []string{"============================\n" + c.goal}) {
-			if strings.Contains(cand.Tactic, "sqrt_lt_1_alt") {
-				cands = append(cands, cand.Tactic)
-			}
-		}
-		if len(cands) == 0 {
-			t.Errorf("%s: no bound candidate", c.goal)
-			continue
-		}
-		proved := ""
-		for _, tac := range cands {
-			src := coq.Prelude + "\n" + realsHeader + "Theorem t : " + c.goal + ".\nProof.\n  " + tac + "\nQed.\n"
-			if _, err := compileCoq(t, coqc, src); err == nil {
-				proved = tac
-				break
-			}
-		}
-		if c.provable && proved == "" {
-			t.Errorf("%s: none of the %d candidates proves it:\n%s", c.goal, len(cands), strings.Join(cands, "\n"))
-		}
-		if !c.provable && proved != "" {
-			t.Errorf("%s: false, yet proved by %q", c.goal, proved)
-		}
-	}
+	})
 }
