@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"math"
 	"math/big"
 	"regexp"
 	"slices"
@@ -145,10 +144,10 @@ func (p *Portfolio) coqLevers(c *cset, g coqGoal, pre string, funHyps []string) 
 		sqrtCandidates(c, g, pre)
 	}
 	if p.on(LeverRadicals) && g.real && strings.Contains(text, "sqrt") {
-		radicalCandidates(c, g, pre)
+		radicalCandidates(c, g, pre, text)
 	}
 	if p.on(LeverSqrtBounds) && g.real && strings.Contains(text, "sqrt") {
-		sqrtBoundCandidates(c, g, pre)
+		sqrtBoundCandidates(c, pre, text)
 	}
 	if p.on(LeverFunRewrite) && len(funHyps) >= 2 {
 		rw := "rewrite ?" + strings.Join(funHyps, ", ?") + " in *"
@@ -282,14 +281,10 @@ func sqrtCandidates(c *cset, g coqGoal, pre string) {
 // radicalCandidates: every sqrt N of the goal with N = k^2 m (k > 1, m
 // not a square) rewritten as k * sqrt m, then the closers of
 // LeverRadicals.
-func radicalCandidates(c *cset, g coqGoal, pre string) {
+func radicalCandidates(c *cset, g coqGoal, pre, text string) {
 	var steps, facts []string
 	var roots []int64
-	for _, a := range sqrtArgs(all(g)) {
-		n, err := strconv.ParseInt(a, 10, 64)
-		if err != nil || n < 8 || n > 1_000_000 {
-			continue
-		}
+	for _, n := range intSqrtArgs(text) {
 		k, m := squareFactor(n)
 		if k == 1 || m == 1 {
 			continue
@@ -322,21 +317,10 @@ func radicalCandidates(c *cset, g coqGoal, pre string) {
 // sqrtBoundCandidates: the bounds of LeverSqrtBounds for every sqrt N of
 // the goal, then lra/nra, or the ceilings and floors of the roots
 // rewritten to their values first.
-func sqrtBoundCandidates(c *cset, g coqGoal, pre string) {
-	text := all(g)
+func sqrtBoundCandidates(c *cset, pre, text string) {
 	var facts, ups []string
-	for _, a := range sqrtArgs(text) {
-		n, err := strconv.ParseInt(a, 10, 64)
-		if err != nil || n < 2 || n > 1_000_000 {
-			continue
-		}
-		k := int64(math.Sqrt(float64(n)))
-		for k*k > n {
-			k--
-		}
-		for (k+1)*(k+1) <= n {
-			k++
-		}
+	for _, n := range intSqrtArgs(text) {
+		k := new(big.Int).Sqrt(big.NewInt(n)).Int64()
 		if k*k == n {
 			continue
 		}
@@ -364,6 +348,18 @@ func sqrtBoundCandidates(c *cset, g coqGoal, pre string) {
 			c.add(-0.3, ms(2500), f+"; unfold Int_part in *"+rw+"first [lia | lra | reflexivity].")
 		}
 	}
+}
+
+// intSqrtArgs lists the distinct arguments of sqrt in text that are
+// integer numerals from 2 to a million.
+func intSqrtArgs(text string) []int64 {
+	var out []int64
+	for _, a := range sqrtArgs(text) {
+		if n, err := strconv.ParseInt(a, 10, 64); err == nil && n >= 2 && n <= 1_000_000 {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // squareFactor writes n as k * k * m with k as large as it can be.
@@ -394,18 +390,8 @@ func sqrtArgs(text string) []string {
 		}
 		arg := ""
 		if i < len(text) && text[i] == '(' {
-			depth := 0
-			for k := i; k < len(text); k++ {
-				switch text[k] {
-				case '(':
-					depth++
-				case ')':
-					depth--
-				}
-				if depth == 0 {
-					arg = text[i+1 : k]
-					break
-				}
+			if k := closingParen(text[i:]); k > 0 {
+				arg = text[i+1 : i+k]
 			}
 		} else {
 			k := i
@@ -420,6 +406,24 @@ func sqrtArgs(text string) []string {
 		}
 	}
 	return out
+}
+
+// closingParen is the index of the parenthesis that closes the one s
+// starts with (nesting counted), or -1.
+func closingParen(s string) int {
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 func isIdentByte(b byte) bool {

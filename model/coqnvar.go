@@ -319,27 +319,19 @@ func balancedPrefix(s string) int {
 		}
 		return len(s)
 	}
-	depth := 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '(':
-			depth++
-		case ')':
-			depth--
-			if depth == 0 {
-				j := i + 1
-				for strings.HasPrefix(s[j:], "%") { // a scope mark: (n - 1)%nat
-					k := j + 1
-					for k < len(s) && s[k] != ' ' && s[k] != ')' {
-						k++
-					}
-					j = k
-				}
-				return j
-			}
-		}
+	i := closingParen(s)
+	if i < 0 {
+		return 0
 	}
-	return 0
+	j := i + 1
+	for strings.HasPrefix(s[j:], "%") { // a scope mark: (n - 1)%nat
+		k := j + 1
+		for k < len(s) && s[k] != ' ' && s[k] != ')' {
+			k++
+		}
+		j = k
+	}
+	return j
 }
 
 var lowerBoundRE = []*regexp.Regexp{

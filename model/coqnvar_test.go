@@ -86,6 +86,19 @@ func compileCoq(t *testing.T, coqc, src string) ([]byte, error) {
 	return exec.CommandContext(ctx, coqc, "-q", filepath.Join(dir, "T.v")).CombinedOutput()
 }
 
+// expectCoq compiles src, a lever's proof of a statement named what: it
+// must pass when the statement is provable and fail when it is false.
+func expectCoq(t *testing.T, coqc, what, src string, provable bool) {
+	t.Helper()
+	out, err := compileCoq(t, coqc, src)
+	if provable && err != nil {
+		t.Errorf("%s: coqc rejected the lever's proof: %v\n%s\n%s", what, err, out, src)
+	}
+	if !provable && err == nil {
+		t.Errorf("%s: coqc accepted a proof of a false statement:\n%s", what, src)
+	}
+}
+
 // TestPowResProvesInCoq compiles the levers' tactics on statements written
 // for this test (none is a miniF2F problem) with the real coqc, and checks
 // that a false statement of the same shape is not proved.
@@ -105,13 +118,7 @@ func TestPowResProvesInCoq(t *testing.T) {
 		{"forall n : nat, 3 <= n -> n * n <= 2 * n + 1", false},
 	} {
 		src := coq.Prelude + "\nTheorem t : " + c.stmt + ".\nProof.\n  intros n H. induction H; simpl in *; nia.\nQed.\n"
-		out, err := compileCoq(t, coqc, src)
-		if c.provable && err != nil {
-			t.Errorf("%s: coqc rejected the lever's proof: %v\n%s", c.stmt, err, out)
-		}
-		if !c.provable && err == nil {
-			t.Errorf("%s: coqc accepted a proof of a false statement", c.stmt)
-		}
+		expectCoq(t, coqc, c.stmt, src, c.provable)
 	}
 	// LeverSumInduction's tactic, on a sum with a shifted bound and on a
 	// false closed form.
@@ -131,13 +138,7 @@ func TestPowResProvesInCoq(t *testing.T) {
 			continue
 		}
 		src := coq.Prelude + "\nRequire Import Reals.\nOpen Scope R_scope.\nTheorem t : " + c.stmt + ".\nProof.\n  intros; " + tac + "\nQed.\n"
-		out, err := compileCoq(t, coqc, src)
-		if c.provable && err != nil {
-			t.Errorf("%s: coqc rejected the lever's proof: %v\n%s", c.stmt, err, out)
-		}
-		if !c.provable && err == nil {
-			t.Errorf("%s: coqc accepted a proof of a false statement", c.stmt)
-		}
+		expectCoq(t, coqc, c.stmt, src, c.provable)
 	}
 	for _, c := range []struct {
 		name, stmt string
@@ -171,13 +172,7 @@ func TestPowResProvesInCoq(t *testing.T) {
 			scope = "Open Scope Z_scope.\n"
 		}
 		src := coq.Prelude + "\n" + scope + "Theorem t : " + c.stmt + ".\nProof.\n  intros; " + tac + "\nQed.\n"
-		out, err := compileCoq(t, coqc, src)
-		if c.provable && err != nil {
-			t.Errorf("%s: coqc rejected the lever's proof: %v\n%s\n%s", c.name, err, out, src)
-		}
-		if !c.provable && err == nil {
-			t.Errorf("%s: coqc accepted a proof of a false statement:\n%s", c.name, src)
-		}
+		expectCoq(t, coqc, c.name, src, c.provable)
 	}
 }
 
