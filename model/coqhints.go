@@ -204,7 +204,13 @@ func (p *Portfolio) coqLevers(c *cset, g coqGoal, pre string, funHyps []string) 
 	p.coqLevers2(c, g, pre, funHyps)
 }
 
+// needsIntros reports whether the conclusion wants intros first. An
+// existential does not: its binder's type (exists g : R -> R, ...) or
+// its body may show an arrow, but intros has nothing to introduce.
 func needsIntros(concl string) bool {
+	if strings.HasPrefix(concl, "exists ") {
+		return false
+	}
 	return strings.HasPrefix(concl, "forall ") || strings.Contains(concl, " -> ") || strings.HasPrefix(concl, "~")
 }
 

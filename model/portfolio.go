@@ -206,7 +206,7 @@ func (p *Portfolio) readCoqState(req prover.ProposalRequest) coqState {
 		g.real, g.integ = true, true
 	}
 	s := coqState{g: g, prune: p.on(LeverPrune), powmod: p.on(LeverPowMod)}
-	s.needIntros = strings.HasPrefix(g.concl, "forall ") || strings.Contains(g.concl, " -> ") || strings.HasPrefix(g.concl, "~")
+	s.needIntros = needsIntros(g.concl)
 	if s.needIntros {
 		s.pre = "intros; "
 	}
@@ -405,15 +405,20 @@ func (s coqState) caseSplits(c *cset, header string) {
 			c.add(-0.9-0.05*float64(i), ms(1500), fmt.Sprintf("induction %s; simpl; %s.", v, cl))
 		}
 	}
-	// Functions the theorem's own header defines.
+	// Functions the theorem's own header defines: each, and all at once.
+	var used []string
 	for _, f := range headerDefs(header) {
 		if !strings.Contains(all(g), f) {
 			continue
 		}
+		used = append(used, f)
 		c.add(-0.6, ms(1000), fmt.Sprintf("unfold %s in *.", f))
 		for _, cl := range []string{"lia", "lra", "reflexivity", "nia"} {
 			c.add(-0.65, ms(2000), fmt.Sprintf("%sunfold %s in *; %s.", pre, f, cl))
 		}
+	}
+	if len(used) > 1 {
+		c.add(-0.55, ms(1000), fmt.Sprintf("%sunfold %s in *.", pre, strings.Join(used, ", ")))
 	}
 	if g.interval && g.real {
 		c.add(-0.5, ms(3000), pre+"interval.")

@@ -1,0 +1,767 @@
+package model
+
+import (
+	"fmt"
+	"math/big"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Levers that read real polynomials (issue 12): the roots of a
+// polynomial equation, the value of an inverse function, and witnesses
+// taken from the context.
+const (
+	// LeverRoots reads a hypothesis P(x) = Q(x) over R in one variable x
+	// as a polynomial, finds its rational roots r1..rk (the rational root
+	// theorem), and asserts x = r1 \/ ... \/ x = rk: the monic product
+	// (x - r1) * ... * R(x) = 0 by nra from the hypothesis, Rmult_integral
+	// for each factor, a remaining factor R without rational roots
+	// refuted by nra. The disjunction is then split and x substituted.
+	LeverRoots = "roots"
+	// LeverInverse evaluates G c for an inverse G of F (a hypothesis
+	// forall x, G (F x) = x) at a numeral c, F defined by a polynomial:
+	// it solves F t = c for a rational t and rewrites G c = t, proved as
+	// G c = G (F t) = t.
+	LeverInverse = "inverse"
+	// LeverWitness answers a goal exists v : T, ... with a variable of
+	// type T from the context, e.g. a function destructed from a
+	// hypothesis, then splits the conjunction and closes what the
+	// context already states.
+	LeverWitness = "witness"
+)
+
+func init() { Levers = append(Levers, LeverRoots, LeverInverse, LeverWitness) }
+
+// polyLevers adds the candidates of the levers above.
+func (p *Portfolio) polyLevers(c *cset, g coqGoal, pre string) {
+	if pre != "" {
+		return // after intros, where the hypotheses are named
+	}
+	if p.on(LeverWitness) {
+		witnessCandidates(c, g)
+	}
+	if !g.real {
+		return
+	}
+	if p.on(LeverRoots) {
+		rootsCandidates(c, g)
+	}
+	if p.on(LeverInverse) {
+		inverseCandidates(c, g)
+	}
+}
+
+// ---- polynomials ----
+
+// poly is a polynomial with rational coefficients in named variables:
+// each key is a monomial, its variables sorted and joined by "*" (""
+// for the constant term).
+type poly map[string]*big.Rat
+
+const polyMaxDegree = 8
+
+func polyConst(r *big.Rat) poly {
+	if r.Sign() == 0 {
+		return poly{}
+	}
+	return poly{"": r}
+}
+
+func (p poly) add(q poly, sign int) poly {
+	out := poly{}
+	for m, c := range p {
+		out[m] = new(big.Rat).Set(c)
+	}
+	for m, c := range q {
+		d := new(big.Rat).Set(c)
+		if sign < 0 {
+			d.Neg(d)
+		}
+		if o, ok := out[m]; ok {
+			d.Add(d, o)
+		}
+		if d.Sign() == 0 {
+			delete(out, m)
+		} else {
+			out[m] = d
+		}
+	}
+	return out
+}
+
+func monoVars(m string) []string {
+	if m == "" {
+		return nil
+	}
+	return strings.Split(m, "*")
+}
+
+func (p poly) mul(q poly) (poly, bool) {
+	out := poly{}
+	for m1, c1 := range p {
+		for m2, c2 := range q {
+			vs := append(monoVars(m1), monoVars(m2)...)
+			if len(vs) > polyMaxDegree {
+				return nil, false
+			}
+			slices.Sort(vs)
+			m := strings.Join(vs, "*")
+			d := new(big.Rat).Mul(c1, c2)
+			if o, ok := out[m]; ok {
+				d.Add(d, o)
+			}
+			if d.Sign() == 0 {
+				delete(out, m)
+			} else {
+				out[m] = d
+			}
+		}
+	}
+	return out, true
+}
+
+// constant returns p's value when p has no variable.
+func (p poly) constant() (*big.Rat, bool) {
+	for m := range p {
+		if m != "" {
+			return nil, false
+		}
+	}
+	if c, ok := p[""]; ok {
+		return c, true
+	}
+	return new(big.Rat), true
+}
+
+// vars lists p's variables, sorted.
+func (p poly) vars() []string {
+	seen := map[string]bool{}
+	var out []string
+	for m := range p {
+		for _, v := range monoVars(m) {
+			if !seen[v] {
+				seen[v] = true
+				out = append(out, v)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// univariate returns p's coefficients in x, lowest degree first, when x
+// is p's only variable (or p is constant).
+func (p poly) univariate(x string) ([]*big.Rat, bool) {
+	var cs []*big.Rat
+	for m, c := range p {
+		vs := monoVars(m)
+		for _, v := range vs {
+			if v != x {
+				return nil, false
+			}
+		}
+		for len(cs) <= len(vs) {
+			cs = append(cs, new(big.Rat))
+		}
+		cs[len(vs)] = new(big.Rat).Set(c)
+	}
+	return cs, true
+}
+
+// parsePoly reads a Coq real expression of numerals (decimals too),
+// variables, + - * ^ (numeral exponents), division by constants and
+// parentheses. A function application, or anything else, is not a
+// polynomial.
+func parsePoly(s string) (poly, bool) {
+	s = strings.ReplaceAll(s, "%R", "")
+	toks, ok := polyTokens(s)
+	if !ok || len(toks) == 0 {
+		return nil, false
+	}
+	e := &polyParser{toks: toks}
+	v, ok := e.sum()
+	if !ok || e.pos != len(toks) {
+		return nil, false
+	}
+	return v, true
+}
+
+func polyTokens(s string) ([]string, bool) {
+	var toks []string
+	for i := 0; i < len(s); {
+		ch := s[i]
+		switch {
+		case ch == ' ' || ch == '\n':
+			i++
+		case strings.IndexByte("+-*/^()", ch) >= 0:
+			toks = append(toks, string(ch))
+			i++
+		case ch >= '0' && ch <= '9':
+			j := i
+			for j < len(s) && (s[j] >= '0' && s[j] <= '9' || s[j] == '.' && j+1 < len(s) && s[j+1] >= '0' && s[j+1] <= '9') {
+				j++
+			}
+			toks = append(toks, s[i:j])
+			i = j
+		case isIdentByte(ch):
+			j := i
+			for j < len(s) && isIdentByte(s[j]) {
+				j++
+			}
+			toks = append(toks, s[i:j])
+			i = j
+		default:
+			return nil, false
+		}
+	}
+	return toks, true
+}
+
+type polyParser struct {
+	toks []string
+	pos  int
+}
+
+func (e *polyParser) peek() string {
+	if e.pos < len(e.toks) {
+		return e.toks[e.pos]
+	}
+	return ""
+}
+
+func (e *polyParser) sum() (poly, bool) {
+	v, ok := e.product()
+	for ok && (e.peek() == "+" || e.peek() == "-") {
+		sign := 1
+		if e.peek() == "-" {
+			sign = -1
+		}
+		e.pos++
+		var w poly
+		if w, ok = e.product(); ok {
+			v = v.add(w, sign)
+		}
+	}
+	return v, ok
+}
+
+func (e *polyParser) product() (poly, bool) {
+	v, ok := e.unary()
+	for ok && (e.peek() == "*" || e.peek() == "/") {
+		op := e.peek()
+		e.pos++
+		var w poly
+		if w, ok = e.unary(); !ok {
+			return nil, false
+		}
+		if op == "/" {
+			d, isConst := w.constant()
+			if !isConst || d.Sign() == 0 {
+				return nil, false
+			}
+			w = polyConst(new(big.Rat).Inv(d))
+		}
+		v, ok = v.mul(w)
+	}
+	return v, ok
+}
+
+func (e *polyParser) unary() (poly, bool) {
+	switch e.peek() {
+	case "-":
+		e.pos++
+		v, ok := e.unary()
+		if !ok {
+			return nil, false
+		}
+		return poly{}.add(v, -1), true
+	case "/": // Rinv, of a constant only
+		e.pos++
+		v, ok := e.unary()
+		if !ok {
+			return nil, false
+		}
+		d, isConst := v.constant()
+		if !isConst || d.Sign() == 0 {
+			return nil, false
+		}
+		return polyConst(new(big.Rat).Inv(d)), true
+	}
+	return e.power()
+}
+
+func (e *polyParser) power() (poly, bool) {
+	v, ok := e.atom()
+	if !ok || e.peek() != "^" {
+		return v, ok
+	}
+	e.pos++
+	n, isNum := new(big.Int).SetString(e.peek(), 10)
+	if !isNum || n.Sign() < 0 || n.Cmp(big.NewInt(polyMaxDegree)) > 0 {
+		return nil, false
+	}
+	e.pos++
+	r := polyConst(big.NewRat(1, 1))
+	for i := int64(0); i < n.Int64(); i++ {
+		if r, ok = r.mul(v); !ok {
+			return nil, false
+		}
+	}
+	return r, true
+}
+
+func (e *polyParser) atom() (poly, bool) {
+	t := e.peek()
+	switch {
+	case t == "(":
+		e.pos++
+		v, ok := e.sum()
+		if !ok || e.peek() != ")" {
+			return nil, false
+		}
+		e.pos++
+		return v, true
+	case t == "":
+		return nil, false
+	case t[0] >= '0' && t[0] <= '9':
+		e.pos++
+		v, ok := new(big.Rat).SetString(t)
+		if !ok {
+			return nil, false
+		}
+		return polyConst(v), true
+	case isIdentByte(t[0]) && t != "_":
+		e.pos++
+		// An identifier applied to an argument is a function, not a
+		// variable.
+		if n := e.peek(); n == "(" || n != "" && isIdentByte(n[0]) {
+			return nil, false
+		}
+		return poly{t: big.NewRat(1, 1)}, true
+	}
+	return nil, false
+}
+
+// ---- rational roots ----
+
+const (
+	rootsMaxCoeff      = 1_000_000_000_000 // |a0|, |an| whose divisors are enumerated
+	rootsMaxCandidates = 20000
+)
+
+// rationalRoots returns the rational roots of the polynomial with
+// coefficients cs (lowest degree first), each once per multiplicity, and
+// the quotient left when their linear factors are divided out.
+func rationalRoots(cs []*big.Rat) (roots []*big.Rat, rest []*big.Rat) {
+	cs = trimPoly(cs)
+	for len(cs) > 1 && cs[0].Sign() == 0 { // the root 0
+		roots = append(roots, new(big.Rat))
+		cs = cs[1:]
+	}
+	if len(cs) < 2 {
+		return roots, cs
+	}
+	ints := integerCoeffs(cs)
+	a0, an := new(big.Int).Abs(ints[0]), new(big.Int).Abs(ints[len(ints)-1])
+	max := big.NewInt(rootsMaxCoeff)
+	if a0.Cmp(max) > 0 || an.Cmp(max) > 0 {
+		return roots, cs
+	}
+	ps, qs := divisors(a0.Int64()), divisors(an.Int64())
+	if len(ps)*len(qs) > rootsMaxCandidates {
+		return roots, cs
+	}
+	var cands []*big.Rat
+	seen := map[string]bool{}
+	for _, p := range ps {
+		for _, q := range qs {
+			for _, s := range []int64{1, -1} {
+				r := big.NewRat(s*p, q)
+				if !seen[r.String()] {
+					seen[r.String()] = true
+					cands = append(cands, r)
+				}
+			}
+		}
+	}
+	slices.SortFunc(cands, func(a, b *big.Rat) int { return a.Cmp(b) })
+	for _, r := range cands {
+		for len(cs) > 1 {
+			q, rem := divideLinear(cs, r)
+			if rem.Sign() != 0 {
+				break
+			}
+			roots = append(roots, r)
+			cs = q
+		}
+	}
+	return roots, cs
+}
+
+func trimPoly(cs []*big.Rat) []*big.Rat {
+	for len(cs) > 0 && cs[len(cs)-1].Sign() == 0 {
+		cs = cs[:len(cs)-1]
+	}
+	return cs
+}
+
+// integerCoeffs scales cs by the lcm of its denominators.
+func integerCoeffs(cs []*big.Rat) []*big.Int {
+	l := big.NewInt(1)
+	for _, c := range cs {
+		d := c.Denom()
+		g := new(big.Int).GCD(nil, nil, l, d)
+		l.Mul(l, new(big.Int).Quo(d, g))
+	}
+	out := make([]*big.Int, len(cs))
+	for i, c := range cs {
+		v := new(big.Rat).Mul(c, new(big.Rat).SetInt(l))
+		out[i] = new(big.Int).Set(v.Num())
+	}
+	return out
+}
+
+func divisors(n int64) []int64 {
+	var small, large []int64
+	for d := int64(1); d*d <= n; d++ {
+		if n%d == 0 {
+			small = append(small, d)
+			if d != n/d {
+				large = append(large, n/d)
+			}
+		}
+	}
+	slices.Reverse(large)
+	return append(small, large...)
+}
+
+// divideLinear divides the polynomial cs by (x - r): quotient and remainder.
+func divideLinear(cs []*big.Rat, r *big.Rat) ([]*big.Rat, *big.Rat) {
+	n := len(cs) - 1
+	q := make([]*big.Rat, n)
+	acc := new(big.Rat)
+	for i := n; i >= 1; i-- {
+		acc = new(big.Rat).Add(new(big.Rat).Mul(acc, r), cs[i])
+		q[i-1] = acc
+	}
+	rem := new(big.Rat).Add(new(big.Rat).Mul(acc, r), cs[0])
+	return q, rem
+}
+
+// coqPolyR prints a univariate polynomial in x (lowest degree first) as
+// a Coq real expression.
+func coqPolyR(cs []*big.Rat, x string) string {
+	var terms []string
+	for i := len(cs) - 1; i >= 0; i-- {
+		c := cs[i]
+		if c.Sign() == 0 {
+			continue
+		}
+		var mono string
+		switch i {
+		case 0:
+			mono = ""
+		case 1:
+			mono = x
+		default:
+			mono = fmt.Sprintf("%s ^ %d", x, i)
+		}
+		coef := coqRat(c)
+		switch {
+		case mono == "":
+			terms = append(terms, coef)
+		case c.Cmp(big.NewRat(1, 1)) == 0:
+			terms = append(terms, mono)
+		default:
+			terms = append(terms, coef+" * "+mono)
+		}
+	}
+	if len(terms) == 0 {
+		return "0"
+	}
+	return "(" + strings.Join(terms, " + ") + ")"
+}
+
+// coqRat prints a rational as a parenthesised Coq real.
+func coqRat(r *big.Rat) string {
+	return "(" + ratCoq(r) + ")%R"
+}
+
+// ---- the levers ----
+
+// rootsCandidates: for each binder-free hypothesis L = R over R in one
+// variable of degree 2 or more with a rational root, the disjunction of
+// its rational roots, as a step and split with x substituted.
+func rootsCandidates(c *cset, g coqGoal) {
+	reals := map[string]bool{}
+	for _, h := range g.hyps {
+		if h.typ == "R" {
+			for _, n := range h.names {
+				reals[n] = true
+			}
+		}
+	}
+	k := 0
+	for _, h := range g.hyps {
+		if k >= 3 {
+			return
+		}
+		lhs, rhs, ok := strings.Cut(h.typ, " = ")
+		if !ok || strings.HasPrefix(h.typ, "forall") || strings.HasPrefix(h.typ, "exists") || strings.Contains(rhs, " = ") {
+			continue
+		}
+		l, ok1 := parsePoly(lhs)
+		r, ok2 := parsePoly(rhs)
+		if !ok1 || !ok2 {
+			continue
+		}
+		p := l.add(r, -1)
+		vs := p.vars()
+		if len(vs) != 1 || !reals[vs[0]] {
+			continue
+		}
+		x := vs[0]
+		cs, _ := p.univariate(x)
+		cs = trimPoly(cs)
+		if len(cs) < 3 {
+			continue // linear: lra solves it
+		}
+		roots, rest := rationalRoots(cs)
+		if len(roots) == 0 {
+			continue
+		}
+		assert, ok := rootsAssert(x, roots, rest)
+		if !ok {
+			continue
+		}
+		k++
+		c.add(-0.35, ms(2500), assert+".")
+		split := ""
+		if n := len(distinct(roots)); n > 1 {
+			split = destructOr("Hlp_r", n) + "; "
+		}
+		for i, cl := range []string{"lra", "nra"} {
+			c.add(-0.3-0.05*float64(i), ms(3000), fmt.Sprintf("%s; %ssubst %s; %s.", assert, split, x, cl))
+		}
+	}
+}
+
+// distinct returns the sorted distinct values of rs.
+func distinct(rs []*big.Rat) []*big.Rat {
+	var out []*big.Rat
+	for _, r := range rs {
+		if len(out) == 0 || out[len(out)-1].Cmp(r) != 0 {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// rootsAssert builds: assert (Hlp_r: x = r1 \/ ...) by (the monic
+// product of the factors = 0 by nra, each factor's case by lra, the
+// rootless rest refuted by nra).
+func rootsAssert(x string, roots, rest []*big.Rat) (string, bool) {
+	slices.SortFunc(roots, func(a, b *big.Rat) int { return a.Cmp(b) })
+	ds := distinct(roots)
+	var disj []string
+	for _, r := range ds {
+		disj = append(disj, fmt.Sprintf("%s = %s", x, coqRat(r)))
+	}
+	// Factors: (x - r) for every root, then the monic rest.
+	var factors []string
+	var index []int // the disjunct a factor proves; -1: refuted
+	for _, r := range roots {
+		factors = append(factors, fmt.Sprintf("(%s - %s)", x, coqRat(r)))
+		index = append(index, slices.IndexFunc(ds, func(d *big.Rat) bool { return d.Cmp(r) == 0 }))
+	}
+	rest = trimPoly(rest)
+	if len(rest) > 1 {
+		lead := new(big.Rat).Inv(rest[len(rest)-1])
+		monic := make([]*big.Rat, len(rest))
+		for i, c := range rest {
+			monic[i] = new(big.Rat).Mul(c, lead)
+		}
+		factors = append(factors, coqPolyR(monic, x))
+		index = append(index, -1)
+	}
+	product := factors[len(factors)-1]
+	for i := len(factors) - 2; i >= 0; i-- {
+		product = factors[i] + " * " + product
+		if i > 0 {
+			product = "(" + product + ")"
+		}
+	}
+	proof := rootsChain(index, len(ds), "Hlp_f", 0)
+	t := fmt.Sprintf("assert (Hlp_r: %s) by (assert (Hlp_f: %s = 0) by nra; %s)", strings.Join(disj, " \\/ "), product, proof)
+	return t, len(t) < 1500
+}
+
+// rootsChain splits hyp, a product of factors = 0, by Rmult_integral and
+// proves the disjunction of n roots in each case.
+func rootsChain(index []int, n int, hyp string, depth int) string {
+	if len(index) == 1 {
+		return rootsBranch(index[0], n)
+	}
+	h := fmt.Sprintf("Hlp_%d", depth)
+	return fmt.Sprintf("destruct (Rmult_integral _ _ %s) as [%s|%s]; [%s | %s]", hyp, h, h,
+		rootsBranch(index[0], n), rootsChain(index[1:], n, h, depth+1))
+}
+
+func rootsBranch(i, n int) string {
+	if i < 0 {
+		return "exfalso; nra"
+	}
+	s := strings.Repeat("right; ", i)
+	if i < n-1 {
+		s += "left; "
+	}
+	return s + "lra"
+}
+
+var (
+	// forall x : R, G (F x) = x
+	inverseHypRE = regexp.MustCompile(`^forall ([\p{L}_][\p{L}\p{N}_']*) : R, ([\p{L}_][\p{L}\p{N}_']*) \(([\p{L}_][\p{L}\p{N}_']*) ([\p{L}_][\p{L}\p{N}_']*)\) = ([\p{L}_][\p{L}\p{N}_']*)$`)
+	// forall x : R, F x = body
+	polyDefRE = regexp.MustCompile(`^forall ([\p{L}_][\p{L}\p{N}_']*) : R, ([\p{L}_][\p{L}\p{N}_']*) ([\p{L}_][\p{L}\p{N}_']*) = (.+)$`)
+)
+
+// inverseCandidates: G c = t for an inverse G of a polynomial F at a
+// closed argument c, t the rational solution of F t = c.
+func inverseCandidates(c *cset, g coqGoal) {
+	type def struct {
+		hyp, x string
+		body   poly
+	}
+	defs := map[string]def{}
+	type inv struct{ hyp, g, f string }
+	var invs []inv
+	var invNames []string
+	for _, h := range g.hyps {
+		if m := inverseHypRE.FindStringSubmatch(h.typ); m != nil && m[1] == m[4] && m[1] == m[5] {
+			for _, n := range h.names {
+				invs = append(invs, inv{n, m[2], m[3]})
+				invNames = append(invNames, n)
+			}
+			continue
+		}
+		if m := polyDefRE.FindStringSubmatch(h.typ); m != nil && m[1] == m[3] {
+			body, ok := parsePoly(m[4])
+			if !ok {
+				continue
+			}
+			if vs := body.vars(); len(vs) != 1 || vs[0] != m[1] {
+				continue
+			}
+			defs[m[2]] = def{h.names[0], m[1], body}
+		}
+	}
+	k := 0
+	for _, iv := range invs {
+		d, ok := defs[iv.f]
+		if !ok {
+			continue
+		}
+		cs, _ := d.body.univariate(d.x)
+		for _, arg := range applicationArgs(g.concl, iv.g) {
+			if k >= 3 {
+				return
+			}
+			a, ok := parsePoly(arg)
+			if !ok {
+				continue
+			}
+			val, isConst := a.constant()
+			if !isConst {
+				continue
+			}
+			shifted := slices.Clone(cs)
+			shifted[0] = new(big.Rat).Sub(shifted[0], val)
+			roots, _ := rationalRoots(shifted)
+			ds := distinct(roots)
+			if len(ds) != 1 {
+				continue
+			}
+			t := coqRat(ds[0])
+			k++
+			assert := fmt.Sprintf("assert (Hlp_inv: %s (%s) = %s) by (transitivity (%s (%s %s)); [f_equal; rewrite %s; ring | apply %s])",
+				iv.g, arg, t, iv.g, iv.f, t, d.hyp, iv.hyp)
+			c.add(-0.25, ms(1500), assert+"; rewrite Hlp_inv.")
+			rw := "rewrite ?" + strings.Join(invNames, ", ?")
+			for i, cl := range []string{"reflexivity", "lra"} {
+				c.add(-0.2-0.05*float64(i), ms(1500), fmt.Sprintf("%s; rewrite Hlp_inv; %s; %s.", assert, rw, cl))
+			}
+		}
+	}
+}
+
+// applicationArgs returns the arguments of f's applications in s: a
+// numeral (with its scope) or a parenthesised group.
+func applicationArgs(s, f string) []string {
+	var out []string
+	for i := 0; i < len(s); {
+		j := strings.Index(s[i:], f+" ")
+		if j < 0 {
+			break
+		}
+		j += i
+		i = j + len(f) + 1
+		if j > 0 && isIdentByte(s[j-1]) {
+			continue
+		}
+		rest := s[i:]
+		switch {
+		case strings.HasPrefix(rest, "("):
+			if e := closingParen(rest); e > 0 {
+				out = append(out, rest[1:e])
+			}
+		case rest != "" && rest[0] >= '0' && rest[0] <= '9':
+			e := strings.IndexAny(rest, " )")
+			if e < 0 {
+				e = len(rest)
+			}
+			out = append(out, rest[:e])
+		}
+	}
+	return out
+}
+
+// flattenHyps destructs every existential and conjunction of the context.
+const flattenHyps = "repeat match goal with H : exists _, _ |- _ => destruct H | H : _ /\\ _ |- _ => destruct H end."
+
+var existsBinderRE = regexp.MustCompile(`^exists ([\p{L}_][\p{L}\p{N}_']*) : ([^,]+),`)
+
+// witnessCandidates: exists v : T with each context variable of type T.
+func witnessCandidates(c *cset, g coqGoal) {
+	for _, h := range g.hyps {
+		if strings.HasPrefix(h.typ, "exists ") {
+			c.add(-0.3, ms(1000), flattenHyps) // ahead of one destruct (-0.45)
+			break
+		}
+	}
+	m := existsBinderRE.FindStringSubmatch(g.concl)
+	if m == nil {
+		return
+	}
+	typ := strings.TrimSpace(m[2])
+	k := 0
+	for _, h := range g.hyps {
+		if h.typ != typ {
+			continue
+		}
+		for _, n := range h.names {
+			if k >= 3 {
+				return
+			}
+			k++
+			// A variable the conclusion already names is seldom the
+			// witness (exists g, inverse f g).
+			score := -0.3
+			if containsWord(g.concl, n) {
+				score = -0.9
+			}
+			c.add(score, ms(1000), fmt.Sprintf("exists %s; repeat split; try assumption.", n))
+			c.add(score-0.2, ms(1000), fmt.Sprintf("exists %s.", n))
+		}
+	}
+}

@@ -1,0 +1,235 @@
+package model
+
+import (
+	"fmt"
+	"math/big"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/llemma-prove/llemma-prove/coq"
+)
+
+func TestParsePoly(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		in   string
+		ok   bool
+		vars []string
+		at   map[string]int64 // a point to evaluate at
+		want string           // p at that point
+	}{
+		{"x ^ 2 - 5 * x + 6", true, []string{"x"}, map[string]int64{"x": 4}, "2"},
+		{"(4 * x * x * x + 1)%R", true, []string{"x"}, map[string]int64{"x": 2}, "33"},
+		{"- x ^ 2 / 2 + 0.5", true, []string{"x"}, map[string]int64{"x": 1}, "0"},
+		{"(x - y) * (x + y)", true, []string{"x", "y"}, map[string]int64{"x": 3, "y": 2}, "5"},
+		{"/ 4 * x", true, []string{"x"}, map[string]int64{"x": 2}, "1/2"},
+		{"12", true, nil, nil, "12"},
+		{"f x + 1", false, nil, nil, ""},     // an application
+		{"sqrt (x)", false, nil, nil, ""},    // an application
+		{"1 / x", false, nil, nil, ""},       // division by a variable
+		{"x ^ n", false, nil, nil, ""},       // a variable exponent
+		{"x ^ 20", false, nil, nil, ""},      // beyond polyMaxDegree
+		{"(x + 1", false, nil, nil, ""},      // unbalanced
+		{"x = 1", false, nil, nil, ""},       // not an expression
+		{"1 / (2 - 2)", false, nil, nil, ""}, // division by zero
+	} {
+		p, ok := parsePoly(c.in)
+		if ok != c.ok {
+			t.Errorf("parsePoly(%q) ok = %v, want %v", c.in, ok, c.ok)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if got := strings.Join(p.vars(), ","); got != strings.Join(c.vars, ",") {
+			t.Errorf("parsePoly(%q) vars = %s, want %v", c.in, got, c.vars)
+		}
+		if got := evalPoly(p, c.at); got.RatString() != c.want {
+			t.Errorf("parsePoly(%q) at %v = %s, want %s", c.in, c.at, got.RatString(), c.want)
+		}
+	}
+}
+
+func evalPoly(p poly, at map[string]int64) *big.Rat {
+	sum := new(big.Rat)
+	for m, c := range p {
+		term := new(big.Rat).Set(c)
+		for _, v := range monoVars(m) {
+			term.Mul(term, big.NewRat(at[v], 1))
+		}
+		sum.Add(sum, term)
+	}
+	return sum
+}
+
+func TestRationalRoots(t *testing.T) {
+	t.Parallel()
+	rats := func(xs ...string) []*big.Rat {
+		var out []*big.Rat
+		for _, x := range xs {
+			r, _ := new(big.Rat).SetString(x)
+			out = append(out, r)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		coeffs []*big.Rat // lowest degree first
+		roots  string
+		rest   int // degree of what is left
+	}{
+		{rats("6", "-5", "1"), "2 3", 0},
+		{rats("-1", "1", "2"), "-1 1/2", 0},
+		{rats("-2", "1", "-2", "1"), "2", 2},     // (x - 2)(x^2 + 1)
+		{rats("4", "-4", "1"), "2 2", 0},         // a double root
+		{rats("0", "0", "-3", "1"), "0 0 3", 0},  // x^2 (x - 3)
+		{rats("2", "0", "1"), "", 2},             // no real root
+		{rats("-2", "0", "1"), "", 2},            // irrational roots
+		{rats("1/6", "-5/6", "1"), "1/3 1/2", 0}, // rational coefficients
+	} {
+		roots, rest := rationalRoots(c.coeffs)
+		var got []string
+		for _, r := range roots {
+			got = append(got, r.RatString())
+		}
+		if strings.Join(got, " ") != c.roots || len(trimPoly(rest))-1 != c.rest {
+			t.Errorf("rationalRoots(%v) = %v, rest of degree %d; want %s, %d", c.coeffs, got, len(trimPoly(rest))-1, c.roots, c.rest)
+		}
+	}
+}
+
+// polyCase: a statement, the display its intros (and prefix) leave, and
+// whether it is true.
+type polyCase struct {
+	stmt, prefix, display string
+	provable              bool
+}
+
+// checkPolyLever compiles, in the real coqc, each candidate that mentions
+// marker on the case's display after its prefix: a true statement must
+// be proved by one of them, a false one by none.
+func checkPolyLever(t *testing.T, marker string, cases []polyCase) {
+	t.Helper()
+	coqc, err := exec.LookPath("coqc")
+	if err != nil {
+		t.Skip("coqc not installed (make test installs it)")
+	}
+	for _, c := range cases {
+		var cands []string
+		for _, cand := range proposeUnder(t, &Portfolio{Backend: "coq"}, realsHeader, []string{c.display}) {
+			if strings.Contains(cand.Tactic, marker) {
+				cands = append(cands, cand.Tactic)
+			}
+		}
+		if len(cands) == 0 {
+			t.Errorf("%s: no candidate mentions %s", c.stmt, marker)
+			continue
+		}
+		proved := ""
+		for _, tac := range cands {
+			src := coq.Prelude + "\n" + realsHeader + "Theorem t : " + c.stmt + ".\nProof.\n  " + c.prefix + "\n  " + tac + "\nQed.\n"
+			if _, err := compileCoq(t, coqc, src); err == nil {
+				proved = tac
+				break
+			}
+		}
+		if c.provable && proved == "" {
+			t.Errorf("%s: none of the %d candidates proves it:\n%s", c.stmt, len(cands), strings.Join(cands, "\n"))
+		}
+		if !c.provable && proved != "" {
+			t.Errorf("%s: false, yet proved by %q", c.stmt, proved)
+		}
+	}
+}
+
+func TestRootsProveInCoq(t *testing.T) {
+	t.Parallel()
+	quad := "x : R\nH : x ^ 2 - 5 * x + 6 = 0\nH0 : x > %s\n============================\nx = 3"
+	cubic := "x : R\nH : x ^ 3 - 2 * x ^ 2 + x - 2 = 0\n============================\nx = %s"
+	frac := "x : R\nH : 2 * x ^ 2 + x - 1 = 0\nH0 : x < %s\n============================\nx = -1"
+	double := "x, y : R\nH : x * (x - 4) = -4\nH0 : y = 2 * x\n============================\ny = %s"
+	checkPolyLever(t, "Hlp_r", []polyCase{
+		{"forall x : R, x ^ 2 - 5 * x + 6 = 0 -> x > 2 -> x = 3", "intros.", fmt.Sprintf(quad, "2"), true},
+		{"forall x : R, x ^ 2 - 5 * x + 6 = 0 -> x > 1 -> x = 3", "intros.", fmt.Sprintf(quad, "1"), false},
+		{"forall x : R, x ^ 3 - 2 * x ^ 2 + x - 2 = 0 -> x = 2", "intros.", fmt.Sprintf(cubic, "2"), true},
+		{"forall x : R, x ^ 3 - 2 * x ^ 2 + x - 2 = 0 -> x = 1", "intros.", fmt.Sprintf(cubic, "1"), false},
+		{"forall x : R, 2 * x ^ 2 + x - 1 = 0 -> x < 0 -> x = -1", "intros.", fmt.Sprintf(frac, "0"), true},
+		{"forall x : R, 2 * x ^ 2 + x - 1 = 0 -> x < 1 -> x = -1", "intros.", fmt.Sprintf(frac, "1"), false},
+		{"forall x y : R, x * (x - 4) = -4 -> y = 2 * x -> y = 4", "intros.", fmt.Sprintf(double, "4"), true},
+		{"forall x y : R, x * (x - 4) = -4 -> y = 2 * x -> y = 2", "intros.", fmt.Sprintf(double, "2"), false},
+	})
+}
+
+func TestInverseProvesInCoq(t *testing.T) {
+	t.Parallel()
+	hyps := "f, g : R -> R\nH : forall x : R, f x = 2 * x ^ 3 + 3\nH0 : forall x : R, g (f x) = x\n============================\n"
+	stmt := "forall f g : R -> R, (forall x, f x = 2 * x ^ 3 + 3) -> (forall x, g (f x) = x) -> "
+	checkPolyLever(t, "Hlp_inv", []polyCase{
+		// 19 = f 2
+		{stmt + "g 19 = 2", "intros.", hyps + "g 19 = 2", true},
+		{stmt + "g 19 = 3", "intros.", hyps + "g 19 = 3", false},
+		// a closed argument in parentheses, the application inside another
+		{stmt + "g (g (f 5) + 14) + 1 = 3", "intros. rewrite H0.", hyps + "g (5 + 14) + 1 = 3", true},
+		{stmt + "g (g (f 5) + 14) + 1 = 2", "intros. rewrite H0.", hyps + "g (5 + 14) + 1 = 2", false},
+	})
+}
+
+func TestWitnessProvesInCoq(t *testing.T) {
+	t.Parallel()
+	hyps := "f, g : R -> R\nH : forall x : R, g (f x) = x\nH0 : forall y : R, f (g y) = y\n============================\n"
+	stmt := "forall f : R -> R, (exists g : R -> R, (forall x, g (f x) = x) /\\ (forall y, f (g y) = y)) -> exists h : R -> R, (forall x, h (f x) = x) /\\ "
+	checkPolyLever(t, "exists g", []polyCase{
+		{stmt + "(forall y, f (h y) = y)", "intros f [g [H H0]].", hyps + "exists h : R -> R, (forall x : R, h (f x) = x) /\\ (forall y : R, f (h y) = y)", true},
+		{stmt + "(forall y, h y = y)", "intros f [g [H H0]].", hyps + "exists h : R -> R, (forall x : R, h (f x) = x) /\\ (forall y : R, h y = y)", false},
+	})
+}
+
+func TestPolyLeversLeaveOtherGoalsAlone(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ goal, mark string }{
+		// linear: lra's
+		{"x : R\nH : 2 * x + 1 = 5\n============================\nx = 2", "Hlp_r"},
+		// two variables
+		{"x, y : R\nH : x ^ 2 = y\n============================\nx = 2", "Hlp_r"},
+		// no rational root
+		{"x : R\nH : x ^ 2 - 2 = 0\n============================\nx > 0", "Hlp_r"},
+		// a nat variable
+		{"x : nat\nH : x ^ 2 - 5 * x + 6 = 0\n============================\nx = 3", "Hlp_r"},
+		// before intros
+		{"============================\nforall x : R, x ^ 2 - 5 * x + 6 = 0 -> x > 2 -> x = 3", "Hlp_r"},
+		// an inverse of a function with no polynomial definition
+		{"f, g : R -> R\nH : forall x : R, f x = sqrt x\nH0 : forall x : R, g (f x) = x\n============================\ng 3 = 9", "Hlp_inv"},
+		// F t = c with no rational solution
+		{"f, g : R -> R\nH : forall x : R, f x = x ^ 2\nH0 : forall x : R, g (f x) = x\n============================\ng 2 = 1", "Hlp_inv"},
+		// two rational solutions: which one g picks is not known
+		{"f, g : R -> R\nH : forall x : R, f x = x ^ 2\nH0 : forall x : R, g (f x) = x\n============================\ng 4 = 2", "Hlp_inv"},
+	} {
+		checkNoneMentions(t, realsHeader, c.goal, c.mark)
+	}
+	// The witness lever answers with the variables of the binder's type.
+	for _, cand := range proposeUnder(t, &Portfolio{Backend: "coq"}, realsHeader, []string{"f : R -> R\nn : nat\n============================\nexists h : nat, h = n"}) {
+		if strings.Contains(cand.Tactic, "exists f") {
+			t.Errorf("a witness of the wrong type: %q", cand.Tactic)
+		}
+	}
+}
+
+func FuzzParsePoly(f *testing.F) {
+	for _, s := range []string{"x ^ 2 - 5 * x + 6", "(4 * x * x * x + 1)%R", "/ (x - x)", "((((x", "0.5 * y ^ 8 * y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, ok := parsePoly(s)
+		if !ok {
+			return
+		}
+		for m := range p {
+			if len(monoVars(m)) > polyMaxDegree {
+				t.Fatalf("%q: monomial %q beyond the degree bound", s, m)
+			}
+			if p[m].Sign() == 0 {
+				t.Fatalf("%q: a zero coefficient kept for %q", s, m)
+			}
+		}
+	})
+}
