@@ -29,9 +29,20 @@ const (
 	// hypothesis, then splits the conjunction and closes what the
 	// context already states.
 	LeverWitness = "witness"
+	// LeverIdeal closes an equation goal A = B whose difference is a
+	// polynomial multiple of a hypothesis's L - R (division by one
+	// polynomial decides it): A - B = Q * (L - R) by ring. nra finds
+	// only the multiples its products of hypotheses reach (x ^ 4 + 1 =
+	// 7 * x ^ 2 from x ^ 2 + 1 = 3 * x is not among them).
+	LeverIdeal = "ideal"
+	// LeverDenoms clears the variable denominators of a hypothesis or of
+	// the goal (field_simplify_eq) and proves the side conditions D <> 0
+	// it opens with lra or nra from the context (x > 0 gives x <> 0 and
+	// x ^ 2 <> 0), leaving the polynomial equation for the next step.
+	LeverDenoms = "denoms"
 )
 
-func init() { Levers = append(Levers, LeverRoots, LeverInverse, LeverWitness) }
+func init() { Levers = append(Levers, LeverRoots, LeverInverse, LeverWitness, LeverIdeal, LeverDenoms) }
 
 // polyLevers adds the candidates of the levers above.
 func (p *Portfolio) polyLevers(c *cset, g coqGoal, pre string) {
@@ -49,6 +60,12 @@ func (p *Portfolio) polyLevers(c *cset, g coqGoal, pre string) {
 	}
 	if p.on(LeverInverse) {
 		inverseCandidates(c, g)
+	}
+	if p.on(LeverIdeal) {
+		idealCandidates(c, g)
+	}
+	if p.on(LeverDenoms) {
+		denomCandidates(c, g)
 	}
 }
 
@@ -507,16 +524,10 @@ func rootsCandidates(c *cset, g coqGoal) {
 		if k >= 3 {
 			return
 		}
-		lhs, rhs, ok := strings.Cut(h.typ, " = ")
-		if !ok || strings.HasPrefix(h.typ, "forall") || strings.HasPrefix(h.typ, "exists") || strings.Contains(rhs, " = ") {
+		_, _, p, ok := equation(h.typ)
+		if !ok {
 			continue
 		}
-		l, ok1 := parsePoly(lhs)
-		r, ok2 := parsePoly(rhs)
-		if !ok1 || !ok2 {
-			continue
-		}
-		p := l.add(r, -1)
 		vs := p.vars()
 		if len(vs) != 1 || !reals[vs[0]] {
 			continue
@@ -593,7 +604,7 @@ func rootsAssert(x string, roots, rest []*big.Rat) (string, bool) {
 		}
 	}
 	proof := rootsChain(index, len(ds), "Hlp_f", 0)
-	t := fmt.Sprintf("assert (Hlp_r: %s) by (assert (Hlp_f: %s = 0) by nra; %s)", strings.Join(disj, " \\/ "), product, proof)
+	t := fmt.Sprintf("assert (Hlp_r: %s) by (assert (Hlp_f: (%s = 0)%%R) by nra; %s)", strings.Join(disj, " \\/ "), product, proof)
 	return t, len(t) < 1500
 }
 
@@ -763,5 +774,385 @@ func witnessCandidates(c *cset, g coqGoal) {
 			c.add(score, ms(1000), fmt.Sprintf("exists %s; repeat split; try assumption.", n))
 			c.add(score-0.2, ms(1000), fmt.Sprintf("exists %s.", n))
 		}
+	}
+}
+
+// ---- division by one polynomial ----
+
+// monoCmp orders monomials by degree, then by their exponents in the
+// order of vars (graded lexicographic).
+func monoCmp(a, b string, vars []string) int {
+	va, vb := monoVars(a), monoVars(b)
+	if len(va) != len(vb) {
+		return len(va) - len(vb)
+	}
+	for _, v := range vars {
+		ea, eb := countOf(va, v), countOf(vb, v)
+		if ea != eb {
+			return ea - eb
+		}
+	}
+	return 0
+}
+
+func countOf(vs []string, v string) int {
+	n := 0
+	for _, w := range vs {
+		if w == v {
+			n++
+		}
+	}
+	return n
+}
+
+func (p poly) lead(vars []string) (string, *big.Rat) {
+	best, first := "", true
+	for m := range p {
+		if first || monoCmp(m, best, vars) > 0 {
+			best, first = m, false
+		}
+	}
+	return best, p[best]
+}
+
+// monoQuo returns b / a when the monomial a divides b.
+func monoQuo(b, a string) (string, bool) {
+	rest := monoVars(b)
+	for _, v := range monoVars(a) {
+		i := slices.Index(rest, v)
+		if i < 0 {
+			return "", false
+		}
+		rest = slices.Delete(slices.Clone(rest), i, i+1)
+	}
+	return strings.Join(rest, "*"), true
+}
+
+// divide divides g by h: g = q * h + r, no term of r divisible by h's
+// leading term. One polynomial is a Groebner basis of its ideal, so
+// r = 0 exactly when h divides g.
+func (g poly) divide(h poly) (q, r poly, ok bool) {
+	if len(h) == 0 {
+		return nil, nil, false
+	}
+	vars := g.add(h, 1).vars()
+	vars = append(vars, h.vars()...)
+	slices.Sort(vars)
+	vars = slices.Compact(vars)
+	lh, hc := h.lead(vars)
+	q, r, p := poly{}, poly{}, g.add(poly{}, 1)
+	for steps := 0; len(p) > 0; steps++ {
+		if steps > 10000 {
+			return nil, nil, false
+		}
+		lt, lc := p.lead(vars)
+		m, divisible := monoQuo(lt, lh)
+		if !divisible {
+			r = r.add(poly{lt: lc}, 1)
+			p = p.add(poly{lt: lc}, -1)
+			continue
+		}
+		t := poly{m: new(big.Rat).Quo(lc, hc)}
+		q = q.add(t, 1)
+		th, ok := t.mul(h)
+		if !ok {
+			return nil, nil, false
+		}
+		p = p.add(th, -1)
+	}
+	return q, r, true
+}
+
+// coqPoly prints p as a Coq real expression (under %R).
+func coqPoly(p poly) string {
+	vars := p.vars()
+	ms := make([]string, 0, len(p))
+	for m := range p {
+		ms = append(ms, m)
+	}
+	slices.SortFunc(ms, func(a, b string) int { return monoCmp(b, a, vars) })
+	var terms []string
+	for _, m := range ms {
+		var factors []string
+		if c := p[m]; m == "" || c.Cmp(big.NewRat(1, 1)) != 0 {
+			factors = append(factors, coqRat(c))
+		}
+		vs := monoVars(m)
+		for i := 0; i < len(vs); {
+			j := i
+			for j < len(vs) && vs[j] == vs[i] {
+				j++
+			}
+			if j-i == 1 {
+				factors = append(factors, vs[i])
+			} else {
+				factors = append(factors, fmt.Sprintf("%s ^ %d", vs[i], j-i))
+			}
+			i = j
+		}
+		terms = append(terms, strings.Join(factors, " * "))
+	}
+	if len(terms) == 0 {
+		return "0"
+	}
+	return "(" + strings.Join(terms, " + ") + ")"
+}
+
+// equation splits a binder-free equation L = R and reads both sides as
+// polynomials.
+func equation(typ string) (l, r string, p poly, ok bool) {
+	if strings.HasPrefix(typ, "forall") || strings.HasPrefix(typ, "exists") {
+		return "", "", nil, false
+	}
+	l, r, found := strings.Cut(typ, " = ")
+	if !found || strings.Contains(r, " = ") {
+		return "", "", nil, false
+	}
+	pl, ok1 := parsePoly(l)
+	pr, ok2 := parsePoly(r)
+	if !ok1 || !ok2 {
+		return "", "", nil, false
+	}
+	return l, r, pl.add(pr, -1), true
+}
+
+// idealCandidates: an equation goal A = B whose difference lies in the
+// ideal of the hypotheses' equations L_j = R_j, found by a Groebner
+// basis with cofactors: A - B = Q_1 * (L_1 - R_1) + ... by ring, each
+// L_j - R_j = 0 by lra. Only when some Q_j is not constant: constant
+// multiples are lra's.
+func idealCandidates(c *cset, g coqGoal) {
+	a, b, goal, ok := equation(g.concl)
+	if !ok || len(goal.vars()) == 0 {
+		return
+	}
+	type eq struct{ l, r string }
+	var eqs []eq
+	var fs []poly
+	for _, h := range g.hyps {
+		l, r, p, ok := equation(h.typ)
+		if !ok || len(p.vars()) == 0 || len(fs) >= idealMaxHyps {
+			continue
+		}
+		eqs = append(eqs, eq{l, r})
+		fs = append(fs, p)
+	}
+	if len(fs) == 0 {
+		return
+	}
+	qs, ok := idealCofactors(goal, fs)
+	if !ok {
+		return
+	}
+	var terms, zeros, names []string
+	constant := true
+	for j, q := range qs {
+		if len(q) == 0 {
+			continue
+		}
+		if _, isConst := q.constant(); !isConst {
+			constant = false
+		}
+		terms = append(terms, fmt.Sprintf("%s * ((%s) - (%s))", coqPoly(q), eqs[j].l, eqs[j].r))
+		n := fmt.Sprintf("Hlp_0%d", j)
+		names = append(names, n)
+		zeros = append(zeros, fmt.Sprintf("assert (%s: ((%s) - (%s) = 0)%%R) by lra; ", n, eqs[j].l, eqs[j].r))
+	}
+	if constant || len(terms) == 0 {
+		return
+	}
+	t := fmt.Sprintf("assert (Hlp_q: ((%s) - (%s) = %s)%%R) by ring; %srewrite %s, ?Rmult_0_r, ?Rplus_0_r in Hlp_q; lra.",
+		a, b, strings.Join(terms, " + "), strings.Join(zeros, ""), strings.Join(names, ", "))
+	if len(t) < 1800 {
+		c.add(-0.3, ms(2000), t)
+	}
+}
+
+const (
+	idealMaxHyps  = 4
+	idealMaxBasis = 10
+	idealMaxSteps = 400
+)
+
+// tracked is a polynomial with its cofactors over the hypotheses:
+// p = sum co[j] * f_j.
+type tracked struct {
+	p  poly
+	co []poly
+}
+
+// idealCofactors returns Q with goal = sum Q_j * fs_j, when the goal
+// reduces to 0 modulo a Groebner basis of fs (Buchberger's algorithm,
+// bounded; false when a bound is hit or the goal is not in the ideal).
+func idealCofactors(goal poly, fs []poly) ([]poly, bool) {
+	vars := goal.vars()
+	for _, f := range fs {
+		vars = append(vars, f.vars()...)
+	}
+	slices.Sort(vars)
+	vars = slices.Compact(vars)
+	var basis []tracked
+	for j, f := range fs {
+		co := make([]poly, len(fs))
+		for i := range co {
+			co[i] = poly{}
+		}
+		co[j] = polyConst(big.NewRat(1, 1))
+		basis = append(basis, tracked{f, co})
+	}
+	steps := 0
+	type pair struct{ i, j int }
+	var pairs []pair
+	for i := range basis {
+		for j := i + 1; j < len(basis); j++ {
+			pairs = append(pairs, pair{i, j})
+		}
+	}
+	for len(pairs) > 0 {
+		pr := pairs[0]
+		pairs = pairs[1:]
+		sp, ok := sPoly(basis[pr.i], basis[pr.j], vars)
+		if !ok {
+			return nil, false
+		}
+		r, ok := reduceTracked(sp, basis, vars, &steps)
+		if !ok {
+			return nil, false
+		}
+		if len(r.p) == 0 {
+			continue
+		}
+		if len(basis) >= idealMaxBasis {
+			return nil, false
+		}
+		basis = append(basis, r)
+		for i := 0; i < len(basis)-1; i++ {
+			pairs = append(pairs, pair{i, len(basis) - 1})
+		}
+	}
+	zero := make([]poly, len(fs))
+	for i := range zero {
+		zero[i] = poly{}
+	}
+	r, ok := reduceTracked(tracked{goal, zero}, basis, vars, &steps)
+	if !ok || len(r.p) != 0 {
+		return nil, false
+	}
+	// goal - sum co_j f_j = 0, so goal = -(r.co) . f
+	qs := make([]poly, len(fs))
+	for j := range qs {
+		qs[j] = poly{}.add(r.co[j], -1)
+	}
+	return qs, true
+}
+
+// scaleTracked multiplies t by the term c * m.
+func scaleTracked(t tracked, m string, c *big.Rat) (tracked, bool) {
+	term := poly{m: c}
+	p, ok := t.p.mul(term)
+	if !ok {
+		return tracked{}, false
+	}
+	co := make([]poly, len(t.co))
+	for i, q := range t.co {
+		if co[i], ok = q.mul(term); !ok {
+			return tracked{}, false
+		}
+	}
+	return tracked{p, co}, true
+}
+
+func subTracked(a, b tracked) tracked {
+	co := make([]poly, len(a.co))
+	for i := range co {
+		co[i] = a.co[i].add(b.co[i], -1)
+	}
+	return tracked{a.p.add(b.p, -1), co}
+}
+
+// sPoly is the S-polynomial of a and b, with its cofactors.
+func sPoly(a, b tracked, vars []string) (tracked, bool) {
+	ma, ca := a.p.lead(vars)
+	mb, cb := b.p.lead(vars)
+	l := monoLcm(ma, mb)
+	qa, _ := monoQuo(l, ma)
+	qb, _ := monoQuo(l, mb)
+	sa, ok1 := scaleTracked(a, qa, new(big.Rat).Inv(ca))
+	sb, ok2 := scaleTracked(b, qb, new(big.Rat).Inv(cb))
+	if !ok1 || !ok2 {
+		return tracked{}, false
+	}
+	return subTracked(sa, sb), true
+}
+
+// reduceTracked reduces t modulo basis completely; the cofactors follow:
+// the result is t - sum q_k basis_k.
+func reduceTracked(t tracked, basis []tracked, vars []string, steps *int) (tracked, bool) {
+	r := tracked{p: poly{}}
+	for len(t.p) > 0 {
+		if *steps++; *steps > idealMaxSteps {
+			return tracked{}, false
+		}
+		lt, lc := t.p.lead(vars)
+		reduced := false
+		for _, b := range basis {
+			lb, cb := b.p.lead(vars)
+			m, divisible := monoQuo(lt, lb)
+			if !divisible {
+				continue
+			}
+			sb, ok := scaleTracked(b, m, new(big.Rat).Quo(lc, cb))
+			if !ok {
+				return tracked{}, false
+			}
+			t = subTracked(t, sb)
+			reduced = true
+			break
+		}
+		if !reduced { // the leading term stays in the remainder
+			r.p = r.p.add(poly{lt: lc}, 1)
+			t.p = t.p.add(poly{lt: lc}, -1)
+		}
+	}
+	return tracked{r.p, t.co}, true
+}
+
+func monoLcm(a, b string) string {
+	va, vb := monoVars(a), monoVars(b)
+	out := slices.Clone(va)
+	for _, v := range vb {
+		if countOf(out, v) < countOf(vb, v) {
+			out = append(out, v)
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, "*")
+}
+
+// varDenomRE: a division by a variable or a group that names one.
+var varDenomRE = regexp.MustCompile(`/ (?:\([^()]*[\p{L}_][^()]*\)|[\p{L}_][\p{L}\p{N}_']*)`)
+
+// sideNonzero proves the side conditions D <> 0 that field_simplify_eq
+// opens (ahead of the main goal), and leaves every other goal alone.
+const sideNonzero = "try (match goal with |- _ <> _ => solve [lra | nra] end)"
+
+// denomCandidates: field_simplify_eq in each hypothesis with a variable
+// denominator, and in the goal, side conditions discharged.
+func denomCandidates(c *cset, g coqGoal) {
+	k := 0
+	for _, h := range g.hyps {
+		if strings.HasPrefix(h.typ, "forall") || !strings.Contains(h.typ, " = ") || !varDenomRE.MatchString(h.typ) {
+			continue
+		}
+		for _, n := range h.names {
+			if k >= 3 {
+				break
+			}
+			k++
+			c.add(-0.4, ms(1500), fmt.Sprintf("field_simplify_eq in %s; %s.", n, sideNonzero))
+		}
+	}
+	if strings.Contains(g.concl, " = ") && varDenomRE.MatchString(g.concl) {
+		c.add(-0.4, ms(1500), "field_simplify_eq; "+sideNonzero+".")
 	}
 }

@@ -63,6 +63,50 @@ func evalPoly(p poly, at map[string]int64) *big.Rat {
 	return sum
 }
 
+func TestIdealCofactors(t *testing.T) {
+	t.Parallel()
+	mustPoly := func(s string) poly {
+		p, ok := parsePoly(s)
+		if !ok {
+			t.Fatalf("parsePoly(%q) failed", s)
+		}
+		return p
+	}
+	for _, c := range []struct {
+		goal string
+		fs   []string
+		in   bool
+	}{
+		{"x ^ 3 + y ^ 3 - 35", []string{"x + y - 5", "x * y - 6"}, true},
+		{"x ^ 3 + y ^ 3 - 36", []string{"x + y - 5", "x * y - 6"}, false},
+		{"x ^ 4 + 1 - 7 * x ^ 2", []string{"x ^ 2 + 1 - 3 * x"}, true},
+		{"a * c - b * d", []string{"a - b", "c - d"}, true},
+		{"a - c", []string{"a - b"}, false},
+	} {
+		goal := mustPoly(c.goal)
+		var fs []poly
+		for _, f := range c.fs {
+			fs = append(fs, mustPoly(f))
+		}
+		qs, ok := idealCofactors(goal, fs)
+		if ok != c.in {
+			t.Errorf("%s in (%v): %v, want %v", c.goal, c.fs, ok, c.in)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		sum := poly{}
+		for j, q := range qs { // the cofactors must rebuild the goal
+			m, _ := q.mul(fs[j])
+			sum = sum.add(m, 1)
+		}
+		if d := sum.add(goal, -1); len(d) != 0 {
+			t.Errorf("%s: cofactors %v rebuild it with a difference %v", c.goal, qs, d)
+		}
+	}
+}
+
 func TestRationalRoots(t *testing.T) {
 	t.Parallel()
 	rats := func(xs ...string) []*big.Rat {
@@ -103,6 +147,7 @@ func TestRationalRoots(t *testing.T) {
 type polyCase struct {
 	stmt, prefix, display string
 	provable              bool
+	then                  string // after the candidate, for a lever's steps
 }
 
 // checkPolyLever compiles, in the real coqc, each candidate that mentions
@@ -122,12 +167,14 @@ func checkPolyLever(t *testing.T, marker string, cases []polyCase) {
 			}
 		}
 		if len(cands) == 0 {
-			t.Errorf("%s: no candidate mentions %s", c.stmt, marker)
+			if c.provable {
+				t.Errorf("%s: no candidate mentions %s", c.stmt, marker)
+			}
 			continue
 		}
 		proved := ""
 		for _, tac := range cands {
-			src := coq.Prelude + "\n" + realsHeader + "Theorem t : " + c.stmt + ".\nProof.\n  " + c.prefix + "\n  " + tac + "\nQed.\n"
+			src := coq.Prelude + "\n" + realsHeader + "Theorem t : " + c.stmt + ".\nProof.\n  " + c.prefix + "\n  " + tac + " " + c.then + "\nQed.\n"
 			if _, err := compileCoq(t, coqc, src); err == nil {
 				proved = tac
 				break
@@ -149,14 +196,14 @@ func TestRootsProveInCoq(t *testing.T) {
 	frac := "x : R\nH : 2 * x ^ 2 + x - 1 = 0\nH0 : x < %s\n============================\nx = -1"
 	double := "x, y : R\nH : x * (x - 4) = -4\nH0 : y = 2 * x\n============================\ny = %s"
 	checkPolyLever(t, "Hlp_r", []polyCase{
-		{"forall x : R, x ^ 2 - 5 * x + 6 = 0 -> x > 2 -> x = 3", "intros.", fmt.Sprintf(quad, "2"), true},
-		{"forall x : R, x ^ 2 - 5 * x + 6 = 0 -> x > 1 -> x = 3", "intros.", fmt.Sprintf(quad, "1"), false},
-		{"forall x : R, x ^ 3 - 2 * x ^ 2 + x - 2 = 0 -> x = 2", "intros.", fmt.Sprintf(cubic, "2"), true},
-		{"forall x : R, x ^ 3 - 2 * x ^ 2 + x - 2 = 0 -> x = 1", "intros.", fmt.Sprintf(cubic, "1"), false},
-		{"forall x : R, 2 * x ^ 2 + x - 1 = 0 -> x < 0 -> x = -1", "intros.", fmt.Sprintf(frac, "0"), true},
-		{"forall x : R, 2 * x ^ 2 + x - 1 = 0 -> x < 1 -> x = -1", "intros.", fmt.Sprintf(frac, "1"), false},
-		{"forall x y : R, x * (x - 4) = -4 -> y = 2 * x -> y = 4", "intros.", fmt.Sprintf(double, "4"), true},
-		{"forall x y : R, x * (x - 4) = -4 -> y = 2 * x -> y = 2", "intros.", fmt.Sprintf(double, "2"), false},
+		{"forall x : R, x ^ 2 - 5 * x + 6 = 0 -> x > 2 -> x = 3", "intros.", fmt.Sprintf(quad, "2"), true, ""},
+		{"forall x : R, x ^ 2 - 5 * x + 6 = 0 -> x > 1 -> x = 3", "intros.", fmt.Sprintf(quad, "1"), false, ""},
+		{"forall x : R, x ^ 3 - 2 * x ^ 2 + x - 2 = 0 -> x = 2", "intros.", fmt.Sprintf(cubic, "2"), true, ""},
+		{"forall x : R, x ^ 3 - 2 * x ^ 2 + x - 2 = 0 -> x = 1", "intros.", fmt.Sprintf(cubic, "1"), false, ""},
+		{"forall x : R, 2 * x ^ 2 + x - 1 = 0 -> x < 0 -> x = -1", "intros.", fmt.Sprintf(frac, "0"), true, ""},
+		{"forall x : R, 2 * x ^ 2 + x - 1 = 0 -> x < 1 -> x = -1", "intros.", fmt.Sprintf(frac, "1"), false, ""},
+		{"forall x y : R, x * (x - 4) = -4 -> y = 2 * x -> y = 4", "intros.", fmt.Sprintf(double, "4"), true, ""},
+		{"forall x y : R, x * (x - 4) = -4 -> y = 2 * x -> y = 2", "intros.", fmt.Sprintf(double, "2"), false, ""},
 	})
 }
 
@@ -166,11 +213,11 @@ func TestInverseProvesInCoq(t *testing.T) {
 	stmt := "forall f g : R -> R, (forall x, f x = 2 * x ^ 3 + 3) -> (forall x, g (f x) = x) -> "
 	checkPolyLever(t, "Hlp_inv", []polyCase{
 		// 19 = f 2
-		{stmt + "g 19 = 2", "intros.", hyps + "g 19 = 2", true},
-		{stmt + "g 19 = 3", "intros.", hyps + "g 19 = 3", false},
+		{stmt + "g 19 = 2", "intros.", hyps + "g 19 = 2", true, ""},
+		{stmt + "g 19 = 3", "intros.", hyps + "g 19 = 3", false, ""},
 		// a closed argument in parentheses, the application inside another
-		{stmt + "g (g (f 5) + 14) + 1 = 3", "intros. rewrite H0.", hyps + "g (5 + 14) + 1 = 3", true},
-		{stmt + "g (g (f 5) + 14) + 1 = 2", "intros. rewrite H0.", hyps + "g (5 + 14) + 1 = 2", false},
+		{stmt + "g (g (f 5) + 14) + 1 = 3", "intros. rewrite H0.", hyps + "g (5 + 14) + 1 = 3", true, ""},
+		{stmt + "g (g (f 5) + 14) + 1 = 2", "intros. rewrite H0.", hyps + "g (5 + 14) + 1 = 2", false, ""},
 	})
 }
 
@@ -179,8 +226,37 @@ func TestWitnessProvesInCoq(t *testing.T) {
 	hyps := "f, g : R -> R\nH : forall x : R, g (f x) = x\nH0 : forall y : R, f (g y) = y\n============================\n"
 	stmt := "forall f : R -> R, (exists g : R -> R, (forall x, g (f x) = x) /\\ (forall y, f (g y) = y)) -> exists h : R -> R, (forall x, h (f x) = x) /\\ "
 	checkPolyLever(t, "exists g", []polyCase{
-		{stmt + "(forall y, f (h y) = y)", "intros f [g [H H0]].", hyps + "exists h : R -> R, (forall x : R, h (f x) = x) /\\ (forall y : R, f (h y) = y)", true},
-		{stmt + "(forall y, h y = y)", "intros f [g [H H0]].", hyps + "exists h : R -> R, (forall x : R, h (f x) = x) /\\ (forall y : R, h y = y)", false},
+		{stmt + "(forall y, f (h y) = y)", "intros f [g [H H0]].", hyps + "exists h : R -> R, (forall x : R, h (f x) = x) /\\ (forall y : R, f (h y) = y)", true, ""},
+		{stmt + "(forall y, h y = y)", "intros f [g [H H0]].", hyps + "exists h : R -> R, (forall x : R, h (f x) = x) /\\ (forall y : R, h y = y)", false, ""},
+	})
+}
+
+func TestIdealProvesInCoq(t *testing.T) {
+	t.Parallel()
+	one := "x : R\nH : x ^ 2 + 1 = 3 * x\n============================\nx ^ 4 + 1 = %s * x ^ 2"
+	two := "a, b : R\nH : a * b = 2\n============================\na ^ 3 * b ^ 3 + a * b = %s"
+	// two hypotheses: x^3 + y^3 = (x + y)^3 - 3 x y (x + y)
+	sym := "x, y : R\nH : x + y = 5\nH0 : x * y = 6\n============================\nx ^ 3 + y ^ 3 = %s"
+	checkPolyLever(t, "Hlp_q", []polyCase{
+		{"forall x : R, x ^ 2 + 1 = 3 * x -> x ^ 4 + 1 = 7 * x ^ 2", "intros.", fmt.Sprintf(one, "7"), true, ""},
+		{"forall x : R, x ^ 2 + 1 = 3 * x -> x ^ 4 + 1 = 6 * x ^ 2", "intros.", fmt.Sprintf(one, "6"), false, ""},
+		{"forall a b : R, a * b = 2 -> a ^ 3 * b ^ 3 + a * b = 10", "intros.", fmt.Sprintf(two, "10"), true, ""},
+		{"forall a b : R, a * b = 2 -> a ^ 3 * b ^ 3 + a * b = 11", "intros.", fmt.Sprintf(two, "11"), false, ""},
+		{"forall x y : R, x + y = 5 -> x * y = 6 -> x ^ 3 + y ^ 3 = 35", "intros.", fmt.Sprintf(sym, "35"), true, ""},
+		{"forall x y : R, x + y = 5 -> x * y = 6 -> x ^ 3 + y ^ 3 = 36", "intros.", fmt.Sprintf(sym, "36"), false, ""},
+	})
+}
+
+func TestDenomsProveInCoq(t *testing.T) {
+	t.Parallel()
+	hyp := "x : R\nH : x > 0\nH0 : 6 / x = 2\n============================\nx = %s"
+	goal := "x : R\nH : x ^ 2 > 1\n============================\n(x ^ 2 - 1) / (x ^ 2 - 1) = %s"
+	checkPolyLever(t, "field_simplify_eq", []polyCase{
+		{"forall x : R, x > 0 -> 6 / x = 2 -> x = 3", "intros.", fmt.Sprintf(hyp, "3"), true, "lra."},
+		{"forall x : R, x > 0 -> 6 / x = 2 -> x = 2", "intros.", fmt.Sprintf(hyp, "2"), false, "lra."},
+		// the side condition x ^ 2 - 1 <> 0 by lra from x ^ 2 > 1
+		{"forall x : R, x ^ 2 > 1 -> (x ^ 2 - 1) / (x ^ 2 - 1) = 1", "intros.", fmt.Sprintf(goal, "1"), true, "all: lra."},
+		{"forall x : R, x ^ 2 > 1 -> (x ^ 2 - 1) / (x ^ 2 - 1) = 2", "intros.", fmt.Sprintf(goal, "2"), false, "all: lra."},
 	})
 }
 
@@ -231,5 +307,18 @@ func FuzzParsePoly(f *testing.F) {
 				t.Fatalf("%q: a zero coefficient kept for %q", s, m)
 			}
 		}
+	})
+}
+
+// TestPolyLeverCandidatesPassThePolicy: the candidates on the displays
+// these levers read pass coq.Policy.
+func TestPolyLeverCandidatesPassThePolicy(t *testing.T) {
+	t.Parallel()
+	checkLeversPassPolicy(t, realsHeader, map[string][]string{
+		"roots":   {"x : R\nH : x ^ 3 - 2 * x ^ 2 + x - 2 = 0\n============================\nx = 2"},
+		"inverse": {"f, g : R -> R\nH : forall x : R, f x = 2 * x ^ 3 + 3\nH0 : forall x : R, g (f x) = x\n============================\ng 19 = 2"},
+		"witness": {"f, g : R -> R\nH : exists h : R -> R, forall x : R, h (f x) = x\n============================\nexists h : R -> R, forall x : R, h (f x) = x"},
+		"ideal":   {"x, y : R\nH : x + y = 5\nH0 : x * y = 6\n============================\nx ^ 3 + y ^ 3 = 35"},
+		"denoms":  {"x : R\nH : x > 0\nH0 : x + 1 / x = 3\n============================\nx ^ 2 + 1 / x ^ 2 = 7"},
 	})
 }
