@@ -1,7 +1,9 @@
 package model
 
 import (
+	"cmp"
 	"fmt"
+	"math"
 	"math/big"
 	"regexp"
 	"slices"
@@ -34,9 +36,18 @@ const (
 	// definition, the hypothesis rewritten, INR pushed through S and +,
 	// field with its side conditions from pos_INR.
 	LeverSumInduction = "suminduction"
+	// LeverSameBase solves an exponential equation over nat or Z whose
+	// numeral bases (and a numeral side) are powers of one root r
+	// (10 ^ x * 100 ^ (2 * x) = 1000 ^ 5): each numeral is replaced by r ^ k
+	// (the largest first: a unary nat numeral contains the smaller ones),
+	// the powers merged by pow_mul_r and pow_add_r, and pow_inj_r leaves
+	// the equation of the exponents to lia.
+	LeverSameBase = "samebase"
 )
 
-func init() { Levers = append(Levers, LeverPowRes, LeverLeInduction, LeverSumInduction) }
+func init() {
+	Levers = append(Levers, LeverPowRes, LeverLeInduction, LeverSumInduction, LeverSameBase)
+}
 
 // natVarLevers adds the candidates of the levers above.
 func (p *Portfolio) natVarLevers(c *cset, g coqGoal, pre string) {
@@ -55,6 +66,129 @@ func (p *Portfolio) natVarLevers(c *cset, g coqGoal, pre string) {
 	if p.on(LeverPowRes) && g.integ {
 		powResCandidates(c, g, pre)
 	}
+	if p.on(LeverSameBase) && g.integ && pre == "" {
+		sameBaseCandidates(c, g)
+	}
+}
+
+const sameBaseMaxUnary = 100000 // a nat numeral reflexivity may build
+
+// exponentRE: an exponent, a word or a parenthesised group without nesting.
+var exponentRE = regexp.MustCompile(`\^ (?:\([^()]*\)|[\p{L}\p{N}_']+)`)
+
+// sameBaseCandidates: see LeverSameBase.
+func sameBaseCandidates(c *cset, g coqGoal) {
+	k := 0
+	for _, h := range g.hyps {
+		_, r, ok := strings.Cut(h.typ, " = ")
+		if !ok || strings.HasPrefix(h.typ, "forall") || strings.HasPrefix(h.typ, "exists") || strings.Contains(r, " = ") || !strings.Contains(h.typ, "^") {
+			continue
+		}
+		// Every numeral outside the exponents: bases, factors, sides.
+		var nums []int64
+		for _, m := range numeralRE.FindAllString(exponentRE.ReplaceAllString(h.typ, "^ E"), -1) {
+			if n, err := strconv.ParseInt(m, 10, 64); err == nil {
+				nums = append(nums, n)
+			}
+		}
+		root, exps, ok := commonRoot(nums)
+		if !ok {
+			continue
+		}
+		isZ := strings.Contains(h.typ, "%Z")
+		for _, z := range g.hyps {
+			for _, n := range z.names {
+				if z.typ == "Z" && containsWord(h.typ, n) {
+					isZ = true
+				}
+			}
+		}
+		var steps []string
+		for _, n := range exps.order {
+			if !isZ && n > sameBaseMaxUnary {
+				steps = nil
+				break
+			}
+			scope := ""
+			if isZ {
+				scope = "%Z"
+			}
+			steps = append(steps, fmt.Sprintf("replace (%d)%s with (%d ^ %d)%s in %s by reflexivity", n, scope, root, exps.k[n], scope, h.names[0]))
+		}
+		if len(steps) == 0 && len(exps.order) > 0 {
+			continue
+		}
+		merge := fmt.Sprintf("rewrite <- ?Nat.pow_mul_r, <- ?Nat.pow_add_r in %s; apply Nat.pow_inj_r in %s", h.names[0], h.names[0])
+		if isZ {
+			merge = fmt.Sprintf("rewrite <- ?Z.pow_mul_r, <- ?Z.pow_add_r in %s by lia; apply Z.pow_inj_r in %s", h.names[0], h.names[0])
+		}
+		t := strings.Join(append(steps, merge), "; ")
+		if k++; k > 2 {
+			return
+		}
+		c.add(-0.25, ms(1500), t+"; lia.")
+		c.add(-0.45, ms(1500), t+"; try lia.")
+	}
+}
+
+// rootPowers: each numeral other than the root as a power of it, the
+// largest first.
+type rootPowers struct {
+	order []int64
+	k     map[int64]int
+}
+
+// commonRoot finds r > 1 with every numeral of nums (two at least) a
+// power r ^ k, k >= 1, r not itself a power.
+func commonRoot(nums []int64) (int64, rootPowers, bool) {
+	out := rootPowers{k: map[int64]int{}}
+	if len(nums) < 2 {
+		return 0, out, false
+	}
+	var root int64
+	for _, n := range nums {
+		r, k := perfectRoot(n)
+		if r < 2 || root != 0 && r != root {
+			return 0, out, false
+		}
+		root = r
+		if k > 1 {
+			if _, seen := out.k[n]; !seen {
+				out.order = append(out.order, n)
+			}
+			out.k[n] = k
+		}
+	}
+	slices.SortFunc(out.order, func(a, b int64) int { return cmp.Compare(b, a) })
+	return root, out, true
+}
+
+// perfectRoot writes n = r ^ k with k as large as possible.
+func perfectRoot(n int64) (int64, int) {
+	if n < 2 {
+		return n, 1
+	}
+	for k := 62; k >= 2; k-- {
+		r := int64(math.Round(math.Pow(float64(n), 1/float64(k))))
+		for _, c := range []int64{r - 1, r, r + 1} {
+			if c >= 2 && intPow(c, k) == n {
+				return c, k
+			}
+		}
+	}
+	return n, 1
+}
+
+// intPow is b ^ k, or -1 past 2^62.
+func intPow(b int64, k int) int64 {
+	out := int64(1)
+	for i := 0; i < k; i++ {
+		if out > (1<<62)/b {
+			return -1
+		}
+		out *= b
+	}
+	return out
 }
 
 const (

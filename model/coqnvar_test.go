@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -201,6 +202,80 @@ func TestSumInduction(t *testing.T) {
 		}
 		if !ok || !strings.HasPrefix(got, c.want) {
 			t.Errorf("%q: got %q, want prefix %q", c.concl, got, c.want)
+		}
+	}
+}
+
+func TestCommonRoot(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		nums  []int64
+		root  int64
+		order string
+		ok    bool
+	}{
+		{[]int64{10, 100, 1000}, 10, "1000:3 100:2", true},
+		{[]int64{2, 32}, 2, "32:5", true},
+		{[]int64{4, 8}, 2, "8:3 4:2", true},
+		{[]int64{9, 27, 3}, 3, "27:3 9:2", true},
+		{[]int64{2, 3}, 0, "", false},
+		{[]int64{4, 6}, 0, "", false},
+		{[]int64{8}, 0, "", false},
+	} {
+		root, ps, ok := commonRoot(c.nums)
+		var got []string
+		for _, n := range ps.order {
+			got = append(got, fmt.Sprintf("%d:%d", n, ps.k[n]))
+		}
+		if ok != c.ok || ok && (root != c.root || strings.Join(got, " ") != c.order) {
+			t.Errorf("commonRoot(%v) = %d, %v, %v; want %d, %s, %v", c.nums, root, got, ok, c.root, c.order, c.ok)
+		}
+	}
+}
+
+// TestSameBaseProvesInCoq: the lever's tactic, compiled by coqc, solves
+// exponential equations with numerals that are powers of one root, in nat
+// and in Z, and not a false twin.
+func TestSameBaseProvesInCoq(t *testing.T) {
+	t.Parallel()
+	coqc, err := exec.LookPath("coqc")
+	if err != nil {
+		t.Skip("coqc not installed (make test installs it)")
+	}
+	for _, c := range []struct {
+		stmt, display string
+		provable      bool
+	}{
+		{"forall x : nat, 9 ^ (x + 1) * 3 ^ x = 3 ^ 11 -> x = 3", "x : nat\nH : 9 ^ (x + 1) * 3 ^ x = 3 ^ 11\n============================\nx = 3", true},
+		{"forall x : nat, 2 ^ x * 4 ^ x = 8 ^ 4 -> x = 4", "x : nat\nH : 2 ^ x * 4 ^ x = 8 ^ 4\n============================\nx = 4", true},
+		{"forall x : nat, 2 ^ x * 4 ^ x = 8 ^ 4 -> x = 3", "x : nat\nH : 2 ^ x * 4 ^ x = 8 ^ 4\n============================\nx = 3", false},
+		{"forall x : nat, 2 ^ (x + 1) = 32 -> x = 4", "x : nat\nH : 2 ^ (x + 1) = 32\n============================\nx = 4", true},
+		{"forall x : Z, (0 <= x)%Z -> (5 ^ x * 25 = 625)%Z -> x = 2%Z", "x : Z\nH : (0 <= x)%Z\nH0 : (5 ^ x * 25)%Z = 625%Z\n============================\nx = 2%Z", true},
+		{"forall x : Z, (0 <= x)%Z -> (5 ^ x * 25 = 625)%Z -> x = 3%Z", "x : Z\nH : (0 <= x)%Z\nH0 : (5 ^ x * 25)%Z = 625%Z\n============================\nx = 3%Z", false},
+	} {
+		var cands []string
+		for _, cand := range proposeUnder(t, &Portfolio{Backend: "coq"}, arithHeader, []string{c.display}) {
+			if strings.Contains(cand.Tactic, "pow_inj_r") {
+				cands = append(cands, cand.Tactic)
+			}
+		}
+		if c.provable && len(cands) == 0 {
+			t.Errorf("%s: no same-base candidate", c.stmt)
+			continue
+		}
+		proved := ""
+		for _, tac := range cands {
+			src := coq.Prelude + "\n" + arithHeader + "Require Import ZArith Lia.\nTheorem t : " + c.stmt + ".\nProof.\n  intros.\n  " + tac + "\nQed.\n"
+			if _, err := compileCoq(t, coqc, src); err == nil {
+				proved = tac
+				break
+			}
+		}
+		if c.provable && proved == "" {
+			t.Errorf("%s: none of %d candidates proves it:\n%s", c.stmt, len(cands), strings.Join(cands, "\n"))
+		}
+		if !c.provable && proved != "" {
+			t.Errorf("%s: false, yet proved by %q", c.stmt, proved)
 		}
 	}
 }

@@ -920,32 +920,71 @@ func equation(typ string) (l, r string, p poly, ok bool) {
 // ideal of the hypotheses' equations L_j = R_j, found by a Groebner
 // basis with cofactors: A - B = Q_1 * (L_1 - R_1) + ... by ring, each
 // L_j - R_j = 0 by lra. Only when some Q_j is not constant: constant
-// multiples are lra's.
+// multiples are lra's. With a hypothesis U <> V, also (U - V) * (A - B)
+// in the ideal: Rmult_integral, the first factor refuted by U <> V.
 func idealCandidates(c *cset, g coqGoal) {
 	a, b, goal, ok := equation(g.concl)
 	if !ok || len(goal.vars()) == 0 {
 		return
 	}
-	type eq struct{ l, r string }
-	var eqs []eq
+	var eqs [][2]string
 	var fs []poly
+	type neq struct {
+		name, u, v string
+		p          poly
+	}
+	var neqs []neq
 	for _, h := range g.hyps {
+		if u, v, found := strings.Cut(h.typ, " <> "); found && !strings.Contains(h.typ, "forall") && len(neqs) < 2 {
+			pu, ok1 := parsePoly(u)
+			pv, ok2 := parsePoly(v)
+			if ok1 && ok2 {
+				neqs = append(neqs, neq{h.names[0], u, v, pu.add(pv, -1)})
+			}
+			continue
+		}
 		l, r, p, ok := equation(h.typ)
 		if !ok || len(p.vars()) == 0 || len(fs) >= idealMaxHyps {
 			continue
 		}
-		eqs = append(eqs, eq{l, r})
+		eqs = append(eqs, [2]string{l, r})
 		fs = append(fs, p)
 	}
 	if len(fs) == 0 {
 		return
 	}
-	qs, ok := idealCofactors(goal, fs)
+	diff := fmt.Sprintf("(%s) - (%s)", a, b)
+	if prefix, constant, ok := idealIdentity(diff, goal, eqs, fs); ok && !constant {
+		if t := prefix + "; lra."; len(t) < 1800 {
+			c.add(-0.3, ms(2000), t)
+		}
+	}
+	for _, ne := range neqs {
+		prod, ok := ne.p.mul(goal)
+		if !ok || len(ne.p.vars()) == 0 {
+			continue
+		}
+		lhs := fmt.Sprintf("((%s) - (%s)) * (%s)", ne.u, ne.v, diff)
+		if prefix, _, ok := idealIdentity(lhs, prod, eqs, fs); ok {
+			t := fmt.Sprintf("%s; destruct (Rmult_integral _ _ Hlp_q) as [Hlp_c|Hlp_c]; [exfalso; apply %s; lra | lra].", prefix, ne.name)
+			if len(t) < 1800 {
+				c.add(-0.3, ms(2000), t)
+			}
+		}
+	}
+}
+
+// idealIdentity proves lhs = 0 (lhs printed, p its polynomial) from the
+// equations: Hlp_q : lhs = sum Q_j * (L_j - R_j) by ring, each
+// L_j - R_j = 0 by lra and rewritten, so that Hlp_q : lhs = 0. constant
+// reports whether every Q_j is a constant.
+func idealIdentity(lhs string, p poly, eqs [][2]string, fs []poly) (tactic string, constant, ok bool) {
+	qs, ok := idealCofactors(p, fs)
 	if !ok {
-		return
+		return "", false, false
 	}
 	var terms, zeros, names []string
-	constant := true
+	constant = true
 	for j, q := range qs {
 		if len(q) == 0 {
 			continue
@@ -953,19 +992,17 @@ func idealCandidates(c *cset, g coqGoal) {
 		if _, isConst := q.constant(); !isConst {
 			constant = false
 		}
-		terms = append(terms, fmt.Sprintf("%s * ((%s) - (%s))", coqPoly(q), eqs[j].l, eqs[j].r))
+		terms = append(terms, fmt.Sprintf("%s * ((%s) - (%s))", coqPoly(q), eqs[j][0], eqs[j][1]))
 		n := fmt.Sprintf("Hlp_0%d", j)
 		names = append(names, n)
-		zeros = append(zeros, fmt.Sprintf("assert (%s: ((%s) - (%s) = 0)%%R) by lra; ", n, eqs[j].l, eqs[j].r))
+		zeros = append(zeros, fmt.Sprintf("assert (%s: ((%s) - (%s) = 0)%%R) by lra; ", n, eqs[j][0], eqs[j][1]))
 	}
-	if constant || len(terms) == 0 {
-		return
+	if len(terms) == 0 {
+		return "", false, false
 	}
-	t := fmt.Sprintf("assert (Hlp_q: ((%s) - (%s) = %s)%%R) by ring; %srewrite %s, ?Rmult_0_r, ?Rplus_0_r in Hlp_q; lra.",
-		a, b, strings.Join(terms, " + "), strings.Join(zeros, ""), strings.Join(names, ", "))
-	if len(t) < 1800 {
-		c.add(-0.3, ms(2000), t)
-	}
+	t := fmt.Sprintf("assert (Hlp_q: (%s = %s)%%R) by ring; %srewrite %s, ?Rmult_0_r, ?Rplus_0_r in Hlp_q",
+		lhs, strings.Join(terms, " + "), strings.Join(zeros, ""), strings.Join(names, ", "))
+	return t, constant, true
 }
 
 const (

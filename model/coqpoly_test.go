@@ -236,6 +236,7 @@ func TestIdealProvesInCoq(t *testing.T) {
 	one := "x : R\nH : x ^ 2 + 1 = 3 * x\n============================\nx ^ 4 + 1 = %s * x ^ 2"
 	two := "a, b : R\nH : a * b = 2\n============================\na ^ 3 * b ^ 3 + a * b = %s"
 	// two hypotheses: x^3 + y^3 = (x + y)^3 - 3 x y (x + y)
+	cancel := "x, r : R\nH : x <> r\nH0 : x ^ 2 - r ^ 2 = 3 * (x - r)\n============================\nx + r = %s"
 	sym := "x, y : R\nH : x + y = 5\nH0 : x * y = 6\n============================\nx ^ 3 + y ^ 3 = %s"
 	checkPolyLever(t, "Hlp_q", []polyCase{
 		{"forall x : R, x ^ 2 + 1 = 3 * x -> x ^ 4 + 1 = 7 * x ^ 2", "intros.", fmt.Sprintf(one, "7"), true, ""},
@@ -244,6 +245,9 @@ func TestIdealProvesInCoq(t *testing.T) {
 		{"forall a b : R, a * b = 2 -> a ^ 3 * b ^ 3 + a * b = 11", "intros.", fmt.Sprintf(two, "11"), false, ""},
 		{"forall x y : R, x + y = 5 -> x * y = 6 -> x ^ 3 + y ^ 3 = 35", "intros.", fmt.Sprintf(sym, "35"), true, ""},
 		{"forall x y : R, x + y = 5 -> x * y = 6 -> x ^ 3 + y ^ 3 = 36", "intros.", fmt.Sprintf(sym, "36"), false, ""},
+		// a factor cancelled by a disequality: (x - r) (x + r - 3) = 0
+		{"forall x r : R, x <> r -> x ^ 2 - r ^ 2 = 3 * (x - r) -> x + r = 3", "intros.", fmt.Sprintf(cancel, "3"), true, ""},
+		{"forall x r : R, x <> r -> x ^ 2 - r ^ 2 = 3 * (x - r) -> x + r = 4", "intros.", fmt.Sprintf(cancel, "4"), false, ""},
 	})
 }
 
