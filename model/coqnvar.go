@@ -43,10 +43,15 @@ const (
 	// the powers merged by pow_mul_r and pow_add_r, and pow_inj_r leaves
 	// the equation of the exponents to lia.
 	LeverSameBase = "samebase"
+	// LeverGcdLinear bounds gcd A B for A, B linear in one variable n
+	// (a1 n + a0, b1 n + b0): the combination c1 A - c2 B with
+	// c1 = b1 / g, c2 = a1 / g (g = gcd a1 b1) is a constant K, so
+	// gcd A B divides K (divide_sub_r, gcd_divide_l/r) and is at most K.
+	LeverGcdLinear = "gcdlinear"
 )
 
 func init() {
-	Levers = append(Levers, LeverPowRes, LeverLeInduction, LeverSumInduction, LeverSameBase)
+	Levers = append(Levers, LeverPowRes, LeverLeInduction, LeverSumInduction, LeverSameBase, LeverGcdLinear)
 }
 
 // natVarLevers adds the candidates of the levers above.
@@ -68,6 +73,9 @@ func (p *Portfolio) natVarLevers(c *cset, g coqGoal, pre string) {
 	}
 	if p.on(LeverSameBase) && g.integ && pre == "" {
 		sameBaseCandidates(c, g)
+	}
+	if p.on(LeverGcdLinear) && g.integ && pre == "" {
+		gcdLinearCandidates(c, g)
 	}
 }
 
@@ -497,4 +505,95 @@ func lowerBoundHyps(g coqGoal) []string {
 		out = out[:2]
 	}
 	return out
+}
+
+var gcdBoundRE = regexp.MustCompile(`^\(?(Nat\.gcd|gcd|Z\.gcd) (.+) <= (\d+)\)?(%Z)?$`)
+
+// gcdLinearCandidates: see LeverGcdLinear; the goal is gcd A B <= K'.
+func gcdLinearCandidates(c *cset, g coqGoal) {
+	m := gcdBoundRE.FindStringSubmatch(g.concl)
+	if m == nil {
+		return
+	}
+	args := m[2]
+	a, rest, ok := cutArg(args)
+	if !ok {
+		return
+	}
+	b, rest, ok := cutArg(rest)
+	if !ok || rest != "" {
+		return
+	}
+	isZ := m[1] == "Z.gcd" || m[4] != ""
+	pa, ok1 := parsePoly(strings.ReplaceAll(a, "%Z", ""))
+	pb, ok2 := parsePoly(strings.ReplaceAll(b, "%Z", ""))
+	if !ok1 || !ok2 {
+		return
+	}
+	vs := pa.add(pb, 1).vars()
+	if len(vs) != 1 {
+		return
+	}
+	ca, okA := intLinear(pa, vs[0])
+	cb, okB := intLinear(pb, vs[0])
+	if !okA || !okB || ca[1] <= 0 || cb[1] <= 0 {
+		return
+	}
+	gg := int64(gcd(int(ca[1]), int(cb[1])))
+	c1, c2 := cb[1]/gg, ca[1]/gg
+	k := c1*ca[0] - c2*cb[0]
+	comb := fmt.Sprintf("%d * (%s) - %d * (%s)", c1, a, c2, b)
+	first, second := "l", "r" // which argument each term's divisibility needs
+	if k < 0 {
+		k = -k
+		comb = fmt.Sprintf("%d * (%s) - %d * (%s)", c2, b, c1, a)
+		first, second = "r", "l"
+	}
+	if k == 0 || k > 1_000_000 {
+		return
+	}
+	lib, gcdName := "Nat", "Nat.gcd"
+	kText := fmt.Sprint(k)
+	if isZ {
+		lib, gcdName = "Z", "Z.gcd"
+		kText += "%Z"
+		comb = "(" + comb + ")%Z"
+	}
+	// The combination is replaced by K, not K by it: a unary nat K is a
+	// subterm of every larger numeral of A and B.
+	assert := fmt.Sprintf("assert (Hlp_g: %s.divide (%s (%s) (%s)) (%s)) by (apply %s.divide_sub_r; [apply %s.divide_mul_r; apply %s.gcd_divide_%s | apply %s.divide_mul_r; apply %s.gcd_divide_%s]); replace (%s) with %s in Hlp_g by lia",
+		lib, gcdName, a, b, comb, lib, lib, lib, first, lib, lib, second, comb, kText)
+	c.add(-0.2, ms(1500), fmt.Sprintf("%s; apply %s.divide_pos_le in Hlp_g; lia.", assert, lib))
+	c.add(-0.5, ms(1500), assert+".")
+}
+
+// cutArg splits off an application's first argument: a parenthesised
+// group or a word.
+func cutArg(s string) (arg, rest string, ok bool) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "(") {
+		e := closingParen(s)
+		if e < 0 {
+			return "", "", false
+		}
+		return s[1:e], strings.TrimSpace(s[e+1:]), true
+	}
+	w, rest, _ := strings.Cut(s, " ")
+	return w, strings.TrimSpace(rest), w != ""
+}
+
+// intLinear reads p as a1 x + a0 with integer coefficients.
+func intLinear(p poly, x string) ([2]int64, bool) {
+	cs, ok := p.univariate(x)
+	if !ok || len(trimPoly(cs)) != 2 {
+		return [2]int64{}, false
+	}
+	var out [2]int64
+	for i, c := range cs[:2] {
+		if !c.IsInt() || !c.Num().IsInt64() {
+			return [2]int64{}, false
+		}
+		out[i] = c.Num().Int64()
+	}
+	return out, true
 }

@@ -279,3 +279,51 @@ func TestSameBaseProvesInCoq(t *testing.T) {
 		}
 	}
 }
+
+// TestGcdLinearProvesInCoq: gcd of two linear expressions in n bounded by
+// the constant of their combination, in nat and Z; a bound below it is
+// not proposed or not proved.
+func TestGcdLinearProvesInCoq(t *testing.T) {
+	t.Parallel()
+	coqc, err := exec.LookPath("coqc")
+	if err != nil {
+		t.Skip("coqc not installed (make test installs it)")
+	}
+	for _, c := range []struct {
+		stmt, display string
+		provable      bool
+	}{
+		{"forall n : nat, Nat.gcd (n + 7) (2 * n + 1) <= 13", "n : nat\n============================\nNat.gcd (n + 7) (2 * n + 1) <= 13", true},
+		{"forall n : nat, Nat.gcd (n + 7) (2 * n + 1) <= 12", "n : nat\n============================\nNat.gcd (n + 7) (2 * n + 1) <= 12", false},
+		// the combination the other way round: 3 (2n + 5) - 2 (3n + 1) = 13
+		{"forall n : nat, Nat.gcd (3 * n + 1) (2 * n + 5) <= 13", "n : nat\n============================\nNat.gcd (3 * n + 1) (2 * n + 5) <= 13", true},
+		// K = 43 is a subterm of the unary numeral 50
+		{"forall n : nat, Nat.gcd (n + 50) (n + 7) <= 43", "n : nat\n============================\nNat.gcd (n + 50) (n + 7) <= 43", true},
+		{"forall n : Z, (Z.gcd (n + 7) (2 * n + 1) <= 13)%Z", "n : Z\n============================\n(Z.gcd (n + 7) (2 * n + 1) <= 13)%Z", true},
+	} {
+		var cands []string
+		for _, cand := range proposeUnder(t, &Portfolio{Backend: "coq"}, arithHeader, []string{c.display}) {
+			if strings.Contains(cand.Tactic, "Hlp_g") {
+				cands = append(cands, cand.Tactic)
+			}
+		}
+		if c.provable && len(cands) == 0 {
+			t.Errorf("%s: no gcd candidate", c.stmt)
+			continue
+		}
+		proved := ""
+		for _, tac := range cands {
+			src := coq.Prelude + "\n" + arithHeader + "Require Import ZArith Lia.\nTheorem t : " + c.stmt + ".\nProof.\n  intros.\n  " + tac + "\nQed.\n"
+			if _, err := compileCoq(t, coqc, src); err == nil {
+				proved = tac
+				break
+			}
+		}
+		if c.provable && proved == "" {
+			t.Errorf("%s: none of %d candidates proves it:\n%s", c.stmt, len(cands), strings.Join(cands, "\n"))
+		}
+		if !c.provable && proved != "" {
+			t.Errorf("%s: false, yet proved by %q", c.stmt, proved)
+		}
+	}
+}
