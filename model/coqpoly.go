@@ -40,9 +40,17 @@ const (
 	// it opens with lra or nra from the context (x > 0 gives x <> 0 and
 	// x ^ 2 <> 0), leaving the polynomial equation for the next step.
 	LeverDenoms = "denoms"
+	// LeverRpowerEq solves a hypothesis linear in one Rpower C E (C > 1 a
+	// numeral, E with a variable), the other Rpower B N with numeral N
+	// turned into B ^ N: Rpower C E = K with K = C ^ m, m a natural,
+	// becomes Rpower C E = Rpower C (INR m) (Rpower_pow), then E * ln C =
+	// INR m * ln C (exp_inv), and nra with 0 < ln C.
+	LeverRpowerEq = "rpowereq"
 )
 
-func init() { Levers = append(Levers, LeverRoots, LeverInverse, LeverWitness, LeverIdeal, LeverDenoms) }
+func init() {
+	Levers = append(Levers, LeverRoots, LeverInverse, LeverWitness, LeverIdeal, LeverDenoms, LeverRpowerEq)
+}
 
 // polyLevers adds the candidates of the levers above.
 func (p *Portfolio) polyLevers(c *cset, g coqGoal, pre string) {
@@ -66,6 +74,9 @@ func (p *Portfolio) polyLevers(c *cset, g coqGoal, pre string) {
 	}
 	if p.on(LeverDenoms) {
 		denomCandidates(c, g)
+	}
+	if p.on(LeverRpowerEq) {
+		rpowerEqCandidates(c, g)
 	}
 }
 
@@ -1192,4 +1203,75 @@ func denomCandidates(c *cset, g coqGoal) {
 	if strings.Contains(g.concl, " = ") && varDenomRE.MatchString(g.concl) {
 		c.add(-0.4, ms(1500), "field_simplify_eq; "+sideNonzero+".")
 	}
+}
+
+// rpowerVarRE: Rpower C E, a numeral base and an exponent that is a word
+// or a parenthesised group without nesting.
+var rpowerVarRE = regexp.MustCompile(`\bRpower (\d+) (\([^()]*\)|[\p{L}_][\p{L}\p{N}_']*)`)
+
+// rpowerEqCandidates: see LeverRpowerEq.
+func rpowerEqCandidates(c *cset, g coqGoal) {
+	k := 0
+	for _, h := range g.hyps {
+		if k >= 2 || strings.HasPrefix(h.typ, "forall") || !strings.Contains(h.typ, "Rpower") {
+			continue
+		}
+		// Numeral exponents first: Rpower B N is B ^ N.
+		text := h.typ
+		var steps []string
+		for _, m := range rpowerNumRE.FindAllStringSubmatch(text, 4) {
+			steps = append(steps, fmt.Sprintf("replace (%s) with (%s ^ %s) in * by (rewrite <- Rpower_pow by lra; f_equal; simpl; lra)", m[0], m[1], m[2]))
+			text = strings.ReplaceAll(text, m[0], "("+m[1]+" ^ "+m[2]+")")
+		}
+		vm := rpowerVarRE.FindStringSubmatch(text)
+		if vm == nil {
+			continue
+		}
+		atom, base, exp := vm[0], vm[1], vm[2]
+		if !strings.ContainsAny(exp, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_") {
+			continue
+		}
+		_, _, p, ok := equation(strings.ReplaceAll(text, atom, "Hlp_X"))
+		if !ok {
+			continue
+		}
+		cs, ok := p.univariate("Hlp_X")
+		if !ok || len(trimPoly(cs)) != 2 {
+			continue // linear in the atom alone
+		}
+		// X = -c0 / c1
+		val := new(big.Rat).Quo(new(big.Rat).Neg(cs[0]), cs[1])
+		cb, _ := new(big.Rat).SetString(base)
+		if cb == nil || cb.Cmp(big.NewRat(1, 1)) <= 0 {
+			continue
+		}
+		m, ok := ratLog(val, cb)
+		if !ok {
+			continue
+		}
+		k++
+		steps = append(steps,
+			fmt.Sprintf("assert (Hlp_x: %s = Rpower %s (INR %d)) by (rewrite (Rpower_pow %d %s) by lra; simpl in *; lra)", atom, base, m, m, base),
+			"unfold Rpower in Hlp_x; apply exp_inv in Hlp_x",
+			fmt.Sprintf("assert (Hlp_l: 0 < ln %s) by (rewrite <- ln_1; apply ln_increasing; lra)", base),
+			"simpl in Hlp_x")
+		t := strings.Join(steps, "; ")
+		c.add(-0.25, ms(2500), t+"; nra.")
+		c.add(-0.45, ms(2500), t+".")
+	}
+}
+
+// ratLog returns m >= 0 with b ^ m = v, b > 1.
+func ratLog(v, b *big.Rat) (int, bool) {
+	x := big.NewRat(1, 1)
+	for m := 0; m <= 64; m++ {
+		switch x.Cmp(v) {
+		case 0:
+			return m, true
+		case 1:
+			return 0, false
+		}
+		x = new(big.Rat).Mul(x, b)
+	}
+	return 0, false
 }

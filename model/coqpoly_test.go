@@ -264,6 +264,18 @@ func TestDenomsProveInCoq(t *testing.T) {
 	})
 }
 
+func TestRpowerEqProvesInCoq(t *testing.T) {
+	t.Parallel()
+	one := "x : R\nH : Rpower 2 (x + 1) = 32\n============================\nx = %s"
+	two := "x : R\nH : Rpower 3 x + Rpower 2 2 = 13\n============================\nx = %s"
+	checkPolyLever(t, "Hlp_x", []polyCase{
+		{"forall x : R, Rpower 2 (x + 1) = 32 -> x = 4", "intros.", fmt.Sprintf(one, "4"), true, ""},
+		{"forall x : R, Rpower 2 (x + 1) = 32 -> x = 3", "intros.", fmt.Sprintf(one, "3"), false, ""},
+		{"forall x : R, Rpower 3 x + Rpower 2 2 = 13 -> x = 2", "intros.", fmt.Sprintf(two, "2"), true, ""},
+		{"forall x : R, Rpower 3 x + Rpower 2 2 = 13 -> x = 3", "intros.", fmt.Sprintf(two, "3"), false, ""},
+	})
+}
+
 func TestPolyLeversLeaveOtherGoalsAlone(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct{ goal, mark string }{
@@ -273,6 +285,8 @@ func TestPolyLeversLeaveOtherGoalsAlone(t *testing.T) {
 		{"x, y : R\nH : x ^ 2 = y\n============================\nx = 2", "Hlp_r"},
 		// no rational root
 		{"x : R\nH : x ^ 2 - 2 = 0\n============================\nx > 0", "Hlp_r"},
+		// 33 is no power of 2
+		{"x : R\nH : Rpower 2 x = 33\n============================\nx = 5", "Hlp_x"},
 		// a nat variable
 		{"x : nat\nH : x ^ 2 - 5 * x + 6 = 0\n============================\nx = 3", "Hlp_r"},
 		// before intros
