@@ -38,7 +38,9 @@ const (
 	// LeverDenoms clears the variable denominators of a hypothesis or of
 	// the goal (field_simplify_eq) and proves the side conditions D <> 0
 	// it opens with lra or nra from the context (x > 0 gives x <> 0 and
-	// x ^ 2 <> 0), leaving the polynomial equation for the next step.
+	// x ^ 2 <> 0), leaving the polynomial equation for the next step; an
+	// inequality with positive denominators is decided as N / D with the
+	// polynomial N's sign (ineqDenomCandidates).
 	LeverDenoms = "denoms"
 	// LeverRpowerEq solves a hypothesis linear in one Rpower C E (C > 1 a
 	// numeral, E with a variable), the other Rpower B N with numeral N
@@ -77,6 +79,9 @@ func (p *Portfolio) polyLevers(c *cset, g coqGoal, pre string) {
 	}
 	if p.on(LeverRpowerEq) {
 		rpowerEqCandidates(c, g)
+	}
+	if p.on(LeverDenoms) {
+		ineqDenomCandidates(c, g)
 	}
 }
 
@@ -523,10 +528,24 @@ func coqRat(r *big.Rat) string {
 // its rational roots, as a step and split with x substituted.
 func rootsCandidates(c *cset, g coqGoal) {
 	reals := map[string]bool{}
+	used := map[string]bool{}
 	for _, h := range g.hyps {
-		if h.typ == "R" {
-			for _, n := range h.names {
+		for _, n := range h.names {
+			used[n] = true
+			if h.typ == "R" {
 				reals[n] = true
+			}
+		}
+	}
+	name := "Hlp_r"
+	for i := 1; used[name]; i++ {
+		name = fmt.Sprintf("Hlp_r%d", i)
+	}
+	solved := map[string]bool{} // variables a hypothesis already equates to a constant
+	for _, h := range g.hyps {
+		if l, r, ok := strings.Cut(h.typ, " = "); ok && reals[l] {
+			if p, ok := parsePoly(r); ok && len(p.vars()) == 0 {
+				solved[l] = true
 			}
 		}
 	}
@@ -540,7 +559,7 @@ func rootsCandidates(c *cset, g coqGoal) {
 			continue
 		}
 		vs := p.vars()
-		if len(vs) != 1 || !reals[vs[0]] {
+		if len(vs) != 1 || !reals[vs[0]] || solved[vs[0]] {
 			continue
 		}
 		x := vs[0]
@@ -550,21 +569,18 @@ func rootsCandidates(c *cset, g coqGoal) {
 			continue // linear: lra solves it
 		}
 		roots, rest := rationalRoots(cs)
-		if len(roots) == 0 {
-			continue
-		}
-		assert, ok := rootsAssert(x, roots, rest)
+		r, ok := rootsAssert(name, x, roots, rest)
 		if !ok {
 			continue
 		}
 		k++
-		c.add(-0.35, ms(2500), assert+".")
+		c.add(-0.35, ms(2500), r.assert+".")
 		split := ""
-		if n := len(distinct(roots)); n > 1 {
-			split = destructOr("Hlp_r", n) + "; "
+		if r.n > 1 {
+			split = destructOr(name, r.n) + "; "
 		}
 		for i, cl := range []string{"lra", "nra"} {
-			c.add(-0.3-0.05*float64(i), ms(3000), fmt.Sprintf("%s; %ssubst %s; %s.", assert, split, x, cl))
+			c.add(-0.3-0.05*float64(i), ms(3000), fmt.Sprintf("%s; %s%ssubst %s; %s.", r.assert, split, r.facts, x, cl))
 		}
 	}
 }
@@ -580,10 +596,19 @@ func distinct(rs []*big.Rat) []*big.Rat {
 	return out
 }
 
-// rootsAssert builds: assert (Hlp_r: x = r1 \/ ...) by (the monic
-// product of the factors = 0 by nra, each factor's case by lra, the
-// rootless rest refuted by nra).
-func rootsAssert(x string, roots, rest []*big.Rat) (string, bool) {
+// rootsStep is the roots lever's assertion, the number of its disjuncts,
+// and the facts about a square root its closers need.
+type rootsStep struct {
+	assert, facts string
+	n             int
+}
+
+// rootsAssert builds: assert (name: x = r1 \/ ...) by (the monic
+// product of the factors = 0 by nra, each factor's case by lra, a rest
+// without rational roots refuted by nra). A quadratic rest with a
+// positive discriminant gives the roots P +- K * sqrt M instead, M
+// square-free, with sqrt M * sqrt M = M for nra.
+func rootsAssert(name, x string, roots, rest []*big.Rat) (rootsStep, bool) {
 	slices.SortFunc(roots, func(a, b *big.Rat) int { return a.Cmp(b) })
 	ds := distinct(roots)
 	var disj []string
@@ -597,8 +622,17 @@ func rootsAssert(x string, roots, rest []*big.Rat) (string, bool) {
 		factors = append(factors, fmt.Sprintf("(%s - %s)", x, coqRat(r)))
 		index = append(index, slices.IndexFunc(ds, func(d *big.Rat) bool { return d.Cmp(r) == 0 }))
 	}
+	facts := ""
 	rest = trimPoly(rest)
-	if len(rest) > 1 {
+	if p, k, m, ok := irrationalRoots(rest); ok {
+		for _, sign := range []string{"+", "-"} {
+			root := fmt.Sprintf("(%s %s %s * sqrt %d)%%R", ratCoq(p), sign, ratCoq(k), m)
+			disj = append(disj, fmt.Sprintf("%s = %s", x, root))
+			factors = append(factors, fmt.Sprintf("(%s - %s)", x, root))
+			index = append(index, len(disj)-1)
+		}
+		facts = fmt.Sprintf("pose proof (sqrt_sqrt %d ltac:(lra)); pose proof (sqrt_pos %d); ", m, m)
+	} else if len(rest) > 1 {
 		lead := new(big.Rat).Inv(rest[len(rest)-1])
 		monic := make([]*big.Rat, len(rest))
 		for i, c := range rest {
@@ -607,6 +641,9 @@ func rootsAssert(x string, roots, rest []*big.Rat) (string, bool) {
 		factors = append(factors, coqPolyR(monic, x))
 		index = append(index, -1)
 	}
+	if len(disj) == 0 {
+		return rootsStep{}, false
+	}
 	product := factors[len(factors)-1]
 	for i := len(factors) - 2; i >= 0; i-- {
 		product = factors[i] + " * " + product
@@ -614,9 +651,37 @@ func rootsAssert(x string, roots, rest []*big.Rat) (string, bool) {
 			product = "(" + product + ")"
 		}
 	}
-	proof := rootsChain(index, len(ds), "Hlp_f", 0)
-	t := fmt.Sprintf("assert (Hlp_r: %s) by (assert (Hlp_f: (%s = 0)%%R) by nra; %s)", strings.Join(disj, " \\/ "), product, proof)
-	return t, len(t) < 1500
+	proof := rootsChain(index, len(disj), "Hlp_f", 0)
+	t := fmt.Sprintf("assert (%s: %s) by (%sassert (Hlp_f: (%s = 0)%%R) by nra; %s)", name, strings.Join(disj, " \\/ "), facts, product, proof)
+	return rootsStep{t, facts, len(disj)}, len(t) < 1500
+}
+
+// irrationalRoots reads a quadratic a x^2 + b x + c (lowest degree
+// first) with a positive discriminant that is no rational square: its
+// roots are p +- k * sqrt m, m > 1 square-free.
+func irrationalRoots(cs []*big.Rat) (p, k *big.Rat, m int64, ok bool) {
+	if len(cs) != 3 {
+		return nil, nil, 0, false
+	}
+	a, b, c := cs[2], cs[1], cs[0]
+	disc := new(big.Rat).Sub(new(big.Rat).Mul(b, b), new(big.Rat).Mul(big.NewRat(4, 1), new(big.Rat).Mul(a, c)))
+	if disc.Sign() <= 0 {
+		return nil, nil, 0, false
+	}
+	twoA := new(big.Rat).Mul(big.NewRat(2, 1), a)
+	p = new(big.Rat).Quo(new(big.Rat).Neg(b), twoA)
+	// sqrt(disc) / |2a| = sqrt(d), d = disc / (4 a^2) = num / den
+	d := new(big.Rat).Quo(disc, new(big.Rat).Mul(twoA, twoA))
+	nd := new(big.Int).Mul(d.Num(), d.Denom())
+	if !nd.IsInt64() || nd.Int64() > 1_000_000_000_000 {
+		return nil, nil, 0, false
+	}
+	s, m := squareFactor(nd.Int64())
+	if m == 1 {
+		return nil, nil, 0, false // a rational root after all
+	}
+	k = new(big.Rat).SetFrac(big.NewInt(s), d.Denom())
+	return p, k, m, true
 }
 
 // rootsChain splits hyp, a product of factors = 0, by Rmult_integral and
@@ -1274,4 +1339,250 @@ func ratLog(v, b *big.Rat) (int, bool) {
 		x = new(big.Rat).Mul(x, b)
 	}
 	return 0, false
+}
+
+// ---- rational functions, for inequalities with denominators ----
+
+// ratFn is num / (den[0] * den[1] * ...), each factor a non-constant
+// polynomial (constants are folded into num).
+type ratFn struct {
+	num poly
+	den []poly
+}
+
+func polyKey(p poly) string { return coqPoly(p) }
+
+func product(ps []poly) (poly, bool) {
+	out := polyConst(big.NewRat(1, 1))
+	for _, p := range ps {
+		var ok bool
+		if out, ok = out.mul(p); !ok {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// missing returns the factors of all not in part (as multisets).
+func missing(all, part []poly) []poly {
+	count := map[string]int{}
+	for _, p := range part {
+		count[polyKey(p)]++
+	}
+	var out []poly
+	for _, p := range all {
+		if k := polyKey(p); count[k] > 0 {
+			count[k]--
+		} else {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// lcmFactors is the multiset union of a and b.
+func lcmFactors(a, b []poly) []poly {
+	return append(slices.Clone(a), missing(b, a)...)
+}
+
+func (f ratFn) add(g ratFn, sign int) (ratFn, bool) {
+	den := lcmFactors(f.den, g.den)
+	mf, ok1 := product(missing(den, f.den))
+	mg, ok2 := product(missing(den, g.den))
+	if !ok1 || !ok2 {
+		return ratFn{}, false
+	}
+	a, ok1 := f.num.mul(mf)
+	b, ok2 := g.num.mul(mg)
+	if !ok1 || !ok2 {
+		return ratFn{}, false
+	}
+	return ratFn{a.add(b, sign), den}, true
+}
+
+func (f ratFn) mul(g ratFn) (ratFn, bool) {
+	n, ok := f.num.mul(g.num)
+	return ratFn{n, append(slices.Clone(f.den), g.den...)}, ok
+}
+
+// inv is 1 / f; f's numerator becomes a factor of the denominator.
+func (f ratFn) inv() (ratFn, bool) {
+	n, ok := product(f.den)
+	if !ok {
+		return ratFn{}, false
+	}
+	if c, isConst := f.num.constant(); isConst {
+		if c.Sign() == 0 {
+			return ratFn{}, false
+		}
+		return ratFn{n.add(poly{}, 1).scale(new(big.Rat).Inv(c)), nil}, true
+	}
+	return ratFn{n, []poly{f.num}}, true
+}
+
+func (p poly) scale(c *big.Rat) poly {
+	out, _ := p.mul(polyConst(c))
+	return out
+}
+
+// parseRatFn reads an expression as parsePoly does, divisions by
+// non-constant expressions included.
+func parseRatFn(s string) (ratFn, bool) {
+	toks, ok := polyTokens(strings.ReplaceAll(s, "%R", ""))
+	if !ok || len(toks) == 0 {
+		return ratFn{}, false
+	}
+	e := &ratParser{polyParser{toks: toks}}
+	v, ok := e.sum()
+	if !ok || e.pos != len(toks) || len(v.den) > 6 {
+		return ratFn{}, false
+	}
+	return v, true
+}
+
+type ratParser struct{ polyParser }
+
+func (e *ratParser) sum() (ratFn, bool) {
+	v, ok := e.product()
+	for ok && (e.peek() == "+" || e.peek() == "-") {
+		sign := 1
+		if e.peek() == "-" {
+			sign = -1
+		}
+		e.pos++
+		var w ratFn
+		if w, ok = e.product(); ok {
+			v, ok = v.add(w, sign)
+		}
+	}
+	return v, ok
+}
+
+func (e *ratParser) product() (ratFn, bool) {
+	v, ok := e.unary()
+	for ok && (e.peek() == "*" || e.peek() == "/") {
+		op := e.peek()
+		e.pos++
+		var w ratFn
+		if w, ok = e.unary(); !ok {
+			return ratFn{}, false
+		}
+		if op == "/" {
+			if w, ok = w.inv(); !ok {
+				return ratFn{}, false
+			}
+		}
+		v, ok = v.mul(w)
+	}
+	return v, ok
+}
+
+func (e *ratParser) unary() (ratFn, bool) {
+	switch e.peek() {
+	case "-":
+		e.pos++
+		v, ok := e.unary()
+		return ratFn{poly{}.add(v.num, -1), v.den}, ok
+	case "/":
+		e.pos++
+		v, ok := e.unary()
+		if !ok {
+			return ratFn{}, false
+		}
+		return v.inv()
+	}
+	return e.power()
+}
+
+func (e *ratParser) power() (ratFn, bool) {
+	v, ok := e.atom()
+	if !ok || e.peek() != "^" {
+		return v, ok
+	}
+	e.pos++
+	n, isNum := new(big.Int).SetString(e.peek(), 10)
+	if !isNum || n.Sign() < 0 || n.Cmp(big.NewInt(polyMaxDegree)) > 0 {
+		return ratFn{}, false
+	}
+	e.pos++
+	r := ratFn{num: polyConst(big.NewRat(1, 1))}
+	for i := int64(0); i < n.Int64(); i++ {
+		if r, ok = r.mul(v); !ok {
+			return ratFn{}, false
+		}
+	}
+	return r, true
+}
+
+func (e *ratParser) atom() (ratFn, bool) {
+	if e.peek() == "(" {
+		e.pos++
+		v, ok := e.sum()
+		if !ok || e.peek() != ")" {
+			return ratFn{}, false
+		}
+		e.pos++
+		return v, true
+	}
+	p, ok := e.polyParser.atom()
+	return ratFn{num: p}, ok
+}
+
+var relationRE = regexp.MustCompile(` (<=|>=|<|>) `)
+
+// ineqDenomCandidates: an inequality over R with variable denominators
+// D_1 ... D_k, each positive by lra/nra from the context: its difference
+// is N / (D_1 * ... * D_k), N a polynomial; N >= 0 (or > 0) by nra,
+// psatz or nra with squared differences of its variables, the identity
+// by field, the quotient's sign by Rmult_le_pos and Rinv_0_lt_compat.
+func ineqDenomCandidates(c *cset, g coqGoal) {
+	concl := g.concl
+	if strings.HasSuffix(concl, ")%R") && closingParen(concl) == len(concl)-3 {
+		concl = concl[1 : len(concl)-3]
+	}
+	locs := relationRE.FindAllStringSubmatchIndex(concl, -1)
+	if len(locs) != 1 || strings.Contains(concl, " = ") {
+		return
+	}
+	l, op, r := concl[:locs[0][0]], concl[locs[0][2]:locs[0][3]], concl[locs[0][1]:]
+	hi, lo := l, r
+	if op == "<=" || op == "<" {
+		hi, lo = r, l
+	}
+	strict := op == "<" || op == ">"
+	fb, ok1 := parseRatFn(hi)
+	fs, ok2 := parseRatFn(lo)
+	if !ok1 || !ok2 || len(fb.den)+len(fs.den) == 0 {
+		return
+	}
+	diff, ok := fb.add(fs, -1)
+	if !ok || len(diff.den) == 0 || len(diff.num) == 0 {
+		return
+	}
+	var dens []string
+	for _, d := range diff.den {
+		dens = append(dens, coqPoly(d))
+	}
+	den, num := strings.Join(dens, " * "), coqPoly(diff.num)
+	var hints strings.Builder
+	vs := diff.num.vars()
+	if len(vs) <= 4 {
+		for i := range vs {
+			for j := i + 1; j < len(vs); j++ {
+				fmt.Fprintf(&hints, "pose proof (pow2_ge_0 (%s - %s)); ", vs[i], vs[j])
+			}
+		}
+	}
+	rel, pos := "<=", "unfold Rdiv; apply Rmult_le_pos; [lra | apply Rlt_le, Rinv_0_lt_compat; lra]"
+	if strict {
+		rel, pos = "<", "unfold Rdiv; apply Rmult_lt_0_compat; [lra | apply Rinv_0_lt_compat; lra]"
+	}
+	t := fmt.Sprintf("assert (Hlp_d: (0 < %s)%%R) by (repeat apply Rmult_lt_0_compat; first [lra | nra]); "+
+		"assert (Hlp_n: (0 %s %s)%%R) by (first [(%snra) | psatz R 2]); "+
+		"assert (Hlp_e: ((%s) - (%s) = %s / (%s))%%R) by (field; repeat split; first [lra | nra]); "+
+		"assert (Hlp_s: (0 %s %s / (%s))%%R) by (%s); lra.",
+		den, rel, num, hints.String(), hi, lo, num, den, rel, num, den, pos)
+	if len(t) < 1800 {
+		c.add(-0.3, ms(3000), t)
+	}
 }

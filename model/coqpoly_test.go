@@ -194,6 +194,7 @@ func TestRootsProveInCoq(t *testing.T) {
 	quad := "x : R\nH : x ^ 2 - 5 * x + 6 = 0\nH0 : x > %s\n============================\nx = 3"
 	cubic := "x : R\nH : x ^ 3 - 2 * x ^ 2 + x - 2 = 0\n============================\nx = %s"
 	frac := "x : R\nH : 2 * x ^ 2 + x - 1 = 0\nH0 : x < %s\n============================\nx = -1"
+	irr := "x : R\nH : x ^ 2 - 4 * x + 1 = 0\nH0 : x > %s\n============================\nx = 2 + sqrt 3"
 	double := "x, y : R\nH : x * (x - 4) = -4\nH0 : y = 2 * x\n============================\ny = %s"
 	checkPolyLever(t, "Hlp_r", []polyCase{
 		{"forall x : R, x ^ 2 - 5 * x + 6 = 0 -> x > 2 -> x = 3", "intros.", fmt.Sprintf(quad, "2"), true, ""},
@@ -204,6 +205,10 @@ func TestRootsProveInCoq(t *testing.T) {
 		{"forall x : R, 2 * x ^ 2 + x - 1 = 0 -> x < 1 -> x = -1", "intros.", fmt.Sprintf(frac, "1"), false, ""},
 		{"forall x y : R, x * (x - 4) = -4 -> y = 2 * x -> y = 4", "intros.", fmt.Sprintf(double, "4"), true, ""},
 		{"forall x y : R, x * (x - 4) = -4 -> y = 2 * x -> y = 2", "intros.", fmt.Sprintf(double, "2"), false, ""},
+		// irrational roots 2 +- sqrt 3
+		{"forall x : R, x ^ 2 - 4 * x + 1 = 0 -> x > 2 -> x = 2 + sqrt 3", "intros.", fmt.Sprintf(irr, "2"), true, ""},
+		{"forall x : R, x ^ 2 - 4 * x + 1 = 0 -> x > 0 -> x = 2 + sqrt 3", "intros.", fmt.Sprintf(irr, "0"), false, ""},
+		{"forall x : R, 6 * x ^ 2 = 12 -> x > 0 -> x ^ 3 = 2 * sqrt 2", "intros.", "x : R\nH : 6 * x ^ 2 = 12\nH0 : x > 0\n============================\nx ^ 3 = 2 * sqrt 2", true, ""},
 	})
 }
 
@@ -276,6 +281,54 @@ func TestRpowerEqProvesInCoq(t *testing.T) {
 	})
 }
 
+func TestIneqDenomsProveInCoq(t *testing.T) {
+	t.Parallel()
+	amgm := "x : R\nH : x > 0\n============================\nx + 1 / x >= %s"
+	three := "a, b, c : R\nH : a > 0\nH0 : b > 0\nH1 : c > 0\n============================\n(a + b + c) * (1 / a + 1 / b + 1 / c) >= %s"
+	strict := "x : R\nH : x > 1\n============================\nx / (x - 1) > %s"
+	checkPolyLever(t, "Hlp_d", []polyCase{
+		{"forall x : R, x > 0 -> x + 1 / x >= 2", "intros.", fmt.Sprintf(amgm, "2"), true, ""},
+		{"forall x : R, x > 0 -> x + 1 / x >= 3", "intros.", fmt.Sprintf(amgm, "3"), false, ""},
+		{"forall a b c : R, a > 0 -> b > 0 -> c > 0 -> (a + b + c) * (1 / a + 1 / b + 1 / c) >= 9", "intros.", fmt.Sprintf(three, "9"), true, ""},
+		{"forall a b c : R, a > 0 -> b > 0 -> c > 0 -> (a + b + c) * (1 / a + 1 / b + 1 / c) >= 10", "intros.", fmt.Sprintf(three, "10"), false, ""},
+		{"forall x : R, x > 1 -> x / (x - 1) > 1", "intros.", fmt.Sprintf(strict, "1"), true, ""},
+		{"forall x : R, x > 1 -> x / (x - 1) > 2", "intros.", fmt.Sprintf(strict, "2"), false, ""},
+	})
+}
+
+func TestParseRatFn(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		in       string
+		ok       bool
+		num, den string // as coqPoly prints them; den factors joined by " * "
+	}{
+		{"x + 1 / x", true, "(x ^ 2 + (1)%R)", "(x)"},
+		{"1 / x + 1 / x", true, "((2)%R)", "(x)"},
+		{"x / (x - 1)", true, "(x)", "(x + (-1)%R)"},
+		{"(a + b) / 2", true, "((1 / 2)%R * a + (1 / 2)%R * b)", ""},
+		{"/ (x * y)", true, "((1)%R)", "(x * y)"},
+		{"1 / (x - x)", false, "", ""},
+		{"f x / 2", false, "", ""},
+	} {
+		f, ok := parseRatFn(c.in)
+		if ok != c.ok {
+			t.Errorf("parseRatFn(%q) ok = %v, want %v", c.in, ok, c.ok)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		var dens []string
+		for _, d := range f.den {
+			dens = append(dens, coqPoly(d))
+		}
+		if coqPoly(f.num) != c.num || strings.Join(dens, " * ") != c.den {
+			t.Errorf("parseRatFn(%q) = %s / %s, want %s / %s", c.in, coqPoly(f.num), strings.Join(dens, " * "), c.num, c.den)
+		}
+	}
+}
+
 func TestPolyLeversLeaveOtherGoalsAlone(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct{ goal, mark string }{
@@ -283,8 +336,10 @@ func TestPolyLeversLeaveOtherGoalsAlone(t *testing.T) {
 		{"x : R\nH : 2 * x + 1 = 5\n============================\nx = 2", "Hlp_r"},
 		// two variables
 		{"x, y : R\nH : x ^ 2 = y\n============================\nx = 2", "Hlp_r"},
-		// no rational root
-		{"x : R\nH : x ^ 2 - 2 = 0\n============================\nx > 0", "Hlp_r"},
+		// no real root
+		{"x : R\nH : x ^ 2 + 2 = 0\n============================\nx > 0", "Hlp_r"},
+		// already solved
+		{"x : R\nH : x ^ 2 - 5 * x + 6 = 0\nHlp_r : x = 2\n============================\nx > 0", "Hlp_r1"},
 		// 33 is no power of 2
 		{"x : R\nH : Rpower 2 x = 33\n============================\nx = 5", "Hlp_x"},
 		// a nat variable
