@@ -451,24 +451,15 @@ func evalReal(s string) (*big.Rat, bool) {
 	return v, true
 }
 
+// arithTokens splits closed arithmetic on one line: parsePoly's tokens,
+// numerals without decimals and operators only.
 func arithTokens(s string) ([]string, bool) {
-	var toks []string
-	for i := 0; i < len(s); {
-		ch := s[i]
-		switch {
-		case ch == ' ':
-			i++
-		case strings.IndexByte("+-*/^()", ch) >= 0:
-			toks = append(toks, string(ch))
-			i++
-		case ch >= '0' && ch <= '9':
-			j := i
-			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-				j++
-			}
-			toks = append(toks, s[i:j])
-			i = j
-		default:
+	toks, ok := polyTokens(s)
+	if !ok || strings.ContainsRune(s, '\n') {
+		return nil, false
+	}
+	for _, t := range toks {
+		if strings.Contains(t, ".") || (t[0] < '0' || t[0] > '9') && !strings.Contains("+-*/^()", t) {
 			return nil, false
 		}
 	}

@@ -238,46 +238,14 @@ func TestCommonRoot(t *testing.T) {
 // and in Z, and not a false twin.
 func TestSameBaseProvesInCoq(t *testing.T) {
 	t.Parallel()
-	coqc, err := exec.LookPath("coqc")
-	if err != nil {
-		t.Skip("coqc not installed (make test installs it)")
-	}
-	for _, c := range []struct {
-		stmt, display string
-		provable      bool
-	}{
-		{"forall x : nat, 9 ^ (x + 1) * 3 ^ x = 3 ^ 11 -> x = 3", "x : nat\nH : 9 ^ (x + 1) * 3 ^ x = 3 ^ 11\n============================\nx = 3", true},
-		{"forall x : nat, 2 ^ x * 4 ^ x = 8 ^ 4 -> x = 4", "x : nat\nH : 2 ^ x * 4 ^ x = 8 ^ 4\n============================\nx = 4", true},
-		{"forall x : nat, 2 ^ x * 4 ^ x = 8 ^ 4 -> x = 3", "x : nat\nH : 2 ^ x * 4 ^ x = 8 ^ 4\n============================\nx = 3", false},
-		{"forall x : nat, 2 ^ (x + 1) = 32 -> x = 4", "x : nat\nH : 2 ^ (x + 1) = 32\n============================\nx = 4", true},
-		{"forall x : Z, (0 <= x)%Z -> (5 ^ x * 25 = 625)%Z -> x = 2%Z", "x : Z\nH : (0 <= x)%Z\nH0 : (5 ^ x * 25)%Z = 625%Z\n============================\nx = 2%Z", true},
-		{"forall x : Z, (0 <= x)%Z -> (5 ^ x * 25 = 625)%Z -> x = 3%Z", "x : Z\nH : (0 <= x)%Z\nH0 : (5 ^ x * 25)%Z = 625%Z\n============================\nx = 3%Z", false},
-	} {
-		var cands []string
-		for _, cand := range proposeUnder(t, &Portfolio{Backend: "coq"}, arithHeader, []string{c.display}) {
-			if strings.Contains(cand.Tactic, "pow_inj_r") {
-				cands = append(cands, cand.Tactic)
-			}
-		}
-		if c.provable && len(cands) == 0 {
-			t.Errorf("%s: no same-base candidate", c.stmt)
-			continue
-		}
-		proved := ""
-		for _, tac := range cands {
-			src := coq.Prelude + "\n" + arithHeader + "Require Import ZArith Lia.\nTheorem t : " + c.stmt + ".\nProof.\n  intros.\n  " + tac + "\nQed.\n"
-			if _, err := compileCoq(t, coqc, src); err == nil {
-				proved = tac
-				break
-			}
-		}
-		if c.provable && proved == "" {
-			t.Errorf("%s: none of %d candidates proves it:\n%s", c.stmt, len(cands), strings.Join(cands, "\n"))
-		}
-		if !c.provable && proved != "" {
-			t.Errorf("%s: false, yet proved by %q", c.stmt, proved)
-		}
-	}
+	checkLeverInCoq(t, arithHeader+"Require Import ZArith Lia.\n", "pow_inj_r", []polyCase{
+		{"forall x : nat, 9 ^ (x + 1) * 3 ^ x = 3 ^ 11 -> x = 3", "intros.", "x : nat\nH : 9 ^ (x + 1) * 3 ^ x = 3 ^ 11\n============================\nx = 3", true, ""},
+		{"forall x : nat, 2 ^ x * 4 ^ x = 8 ^ 4 -> x = 4", "intros.", "x : nat\nH : 2 ^ x * 4 ^ x = 8 ^ 4\n============================\nx = 4", true, ""},
+		{"forall x : nat, 2 ^ x * 4 ^ x = 8 ^ 4 -> x = 3", "intros.", "x : nat\nH : 2 ^ x * 4 ^ x = 8 ^ 4\n============================\nx = 3", false, ""},
+		{"forall x : nat, 2 ^ (x + 1) = 32 -> x = 4", "intros.", "x : nat\nH : 2 ^ (x + 1) = 32\n============================\nx = 4", true, ""},
+		{"forall x : Z, (0 <= x)%Z -> (5 ^ x * 25 = 625)%Z -> x = 2%Z", "intros.", "x : Z\nH : (0 <= x)%Z\nH0 : (5 ^ x * 25)%Z = 625%Z\n============================\nx = 2%Z", true, ""},
+		{"forall x : Z, (0 <= x)%Z -> (5 ^ x * 25 = 625)%Z -> x = 3%Z", "intros.", "x : Z\nH : (0 <= x)%Z\nH0 : (5 ^ x * 25)%Z = 625%Z\n============================\nx = 3%Z", false, ""},
+	})
 }
 
 // TestGcdLinearProvesInCoq: gcd of two linear expressions in n bounded by
@@ -285,45 +253,13 @@ func TestSameBaseProvesInCoq(t *testing.T) {
 // not proposed or not proved.
 func TestGcdLinearProvesInCoq(t *testing.T) {
 	t.Parallel()
-	coqc, err := exec.LookPath("coqc")
-	if err != nil {
-		t.Skip("coqc not installed (make test installs it)")
-	}
-	for _, c := range []struct {
-		stmt, display string
-		provable      bool
-	}{
-		{"forall n : nat, Nat.gcd (n + 7) (2 * n + 1) <= 13", "n : nat\n============================\nNat.gcd (n + 7) (2 * n + 1) <= 13", true},
-		{"forall n : nat, Nat.gcd (n + 7) (2 * n + 1) <= 12", "n : nat\n============================\nNat.gcd (n + 7) (2 * n + 1) <= 12", false},
+	checkLeverInCoq(t, arithHeader+"Require Import ZArith Lia.\n", "Hlp_g", []polyCase{
+		{"forall n : nat, Nat.gcd (n + 7) (2 * n + 1) <= 13", "intros.", "n : nat\n============================\nNat.gcd (n + 7) (2 * n + 1) <= 13", true, ""},
+		{"forall n : nat, Nat.gcd (n + 7) (2 * n + 1) <= 12", "intros.", "n : nat\n============================\nNat.gcd (n + 7) (2 * n + 1) <= 12", false, ""},
 		// the combination the other way round: 3 (2n + 5) - 2 (3n + 1) = 13
-		{"forall n : nat, Nat.gcd (3 * n + 1) (2 * n + 5) <= 13", "n : nat\n============================\nNat.gcd (3 * n + 1) (2 * n + 5) <= 13", true},
+		{"forall n : nat, Nat.gcd (3 * n + 1) (2 * n + 5) <= 13", "intros.", "n : nat\n============================\nNat.gcd (3 * n + 1) (2 * n + 5) <= 13", true, ""},
 		// K = 43 is a subterm of the unary numeral 50
-		{"forall n : nat, Nat.gcd (n + 50) (n + 7) <= 43", "n : nat\n============================\nNat.gcd (n + 50) (n + 7) <= 43", true},
-		{"forall n : Z, (Z.gcd (n + 7) (2 * n + 1) <= 13)%Z", "n : Z\n============================\n(Z.gcd (n + 7) (2 * n + 1) <= 13)%Z", true},
-	} {
-		var cands []string
-		for _, cand := range proposeUnder(t, &Portfolio{Backend: "coq"}, arithHeader, []string{c.display}) {
-			if strings.Contains(cand.Tactic, "Hlp_g") {
-				cands = append(cands, cand.Tactic)
-			}
-		}
-		if c.provable && len(cands) == 0 {
-			t.Errorf("%s: no gcd candidate", c.stmt)
-			continue
-		}
-		proved := ""
-		for _, tac := range cands {
-			src := coq.Prelude + "\n" + arithHeader + "Require Import ZArith Lia.\nTheorem t : " + c.stmt + ".\nProof.\n  intros.\n  " + tac + "\nQed.\n"
-			if _, err := compileCoq(t, coqc, src); err == nil {
-				proved = tac
-				break
-			}
-		}
-		if c.provable && proved == "" {
-			t.Errorf("%s: none of %d candidates proves it:\n%s", c.stmt, len(cands), strings.Join(cands, "\n"))
-		}
-		if !c.provable && proved != "" {
-			t.Errorf("%s: false, yet proved by %q", c.stmt, proved)
-		}
-	}
+		{"forall n : nat, Nat.gcd (n + 50) (n + 7) <= 43", "intros.", "n : nat\n============================\nNat.gcd (n + 50) (n + 7) <= 43", true, ""},
+		{"forall n : Z, (Z.gcd (n + 7) (2 * n + 1) <= 13)%Z", "intros.", "n : Z\n============================\n(Z.gcd (n + 7) (2 * n + 1) <= 13)%Z", true, ""},
+	})
 }
