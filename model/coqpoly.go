@@ -29,11 +29,11 @@ const (
 	// hypothesis, then splits the conjunction and closes what the
 	// context already states.
 	LeverWitness = "witness"
-	// LeverIdeal closes an equation goal A = B whose difference is a
-	// polynomial multiple of a hypothesis's L - R (division by one
-	// polynomial decides it): A - B = Q * (L - R) by ring. nra finds
-	// only the multiples its products of hypotheses reach (x ^ 4 + 1 =
-	// 7 * x ^ 2 from x ^ 2 + 1 = 3 * x is not among them).
+	// LeverIdeal closes an equation goal A = B in the ideal of the
+	// hypotheses' polynomial equations (a Groebner basis with cofactors
+	// decides it): A - B = sum Q_j * (L_j - R_j) by ring. nra reaches
+	// only what products of two hypotheses give: x ^ 6 + 1 = 18 * x ^ 3
+	// from x ^ 2 + 1 = 3 * x (a cofactor of degree 4) is beyond it.
 	LeverIdeal = "ideal"
 	// LeverDenoms clears the variable denominators of a hypothesis or of
 	// the goal (field_simplify_eq) and proves the side conditions D <> 0

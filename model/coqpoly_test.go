@@ -150,10 +150,10 @@ type polyCase struct {
 	then                  string // after the candidate, for a lever's steps
 }
 
-// checkPolyLever compiles, in the real coqc, each candidate that mentions
-// marker on the case's display after its prefix: a true statement must
-// be proved by one of them, a false one by none.
-func checkPolyLever(t *testing.T, marker string, cases []polyCase) {
+// checkLeverInCoq compiles, in the real coqc under header, each
+// candidate that mentions marker on the case's display after its prefix:
+// a true statement must be proved by one of them, a false one by none.
+func checkLeverInCoq(t *testing.T, header, marker string, cases []polyCase) {
 	t.Helper()
 	coqc, err := exec.LookPath("coqc")
 	if err != nil {
@@ -161,7 +161,7 @@ func checkPolyLever(t *testing.T, marker string, cases []polyCase) {
 	}
 	for _, c := range cases {
 		var cands []string
-		for _, cand := range proposeUnder(t, &Portfolio{Backend: "coq"}, realsHeader, []string{c.display}) {
+		for _, cand := range proposeUnder(t, &Portfolio{Backend: "coq"}, header, []string{c.display}) {
 			if strings.Contains(cand.Tactic, marker) {
 				cands = append(cands, cand.Tactic)
 			}
@@ -174,7 +174,7 @@ func checkPolyLever(t *testing.T, marker string, cases []polyCase) {
 		}
 		proved := ""
 		for _, tac := range cands {
-			src := coq.Prelude + "\n" + realsHeader + "Theorem t : " + c.stmt + ".\nProof.\n  " + c.prefix + "\n  " + tac + " " + c.then + "\nQed.\n"
+			src := coq.Prelude + "\n" + header + "Theorem t : " + c.stmt + ".\nProof.\n  " + c.prefix + "\n  " + tac + " " + c.then + "\nQed.\n"
 			if _, err := compileCoq(t, coqc, src); err == nil {
 				proved = tac
 				break
@@ -196,7 +196,7 @@ func TestRootsProveInCoq(t *testing.T) {
 	frac := "x : R\nH : 2 * x ^ 2 + x - 1 = 0\nH0 : x < %s\n============================\nx = -1"
 	irr := "x : R\nH : x ^ 2 - 4 * x + 1 = 0\nH0 : x > %s\n============================\nx = 2 + sqrt 3"
 	double := "x, y : R\nH : x * (x - 4) = -4\nH0 : y = 2 * x\n============================\ny = %s"
-	checkPolyLever(t, "Hlp_r", []polyCase{
+	checkLeverInCoq(t, realsHeader, "Hlp_r", []polyCase{
 		{"forall x : R, x ^ 2 - 5 * x + 6 = 0 -> x > 2 -> x = 3", "intros.", fmt.Sprintf(quad, "2"), true, ""},
 		{"forall x : R, x ^ 2 - 5 * x + 6 = 0 -> x > 1 -> x = 3", "intros.", fmt.Sprintf(quad, "1"), false, ""},
 		{"forall x : R, x ^ 3 - 2 * x ^ 2 + x - 2 = 0 -> x = 2", "intros.", fmt.Sprintf(cubic, "2"), true, ""},
@@ -216,7 +216,7 @@ func TestInverseProvesInCoq(t *testing.T) {
 	t.Parallel()
 	hyps := "f, g : R -> R\nH : forall x : R, f x = 2 * x ^ 3 + 3\nH0 : forall x : R, g (f x) = x\n============================\n"
 	stmt := "forall f g : R -> R, (forall x, f x = 2 * x ^ 3 + 3) -> (forall x, g (f x) = x) -> "
-	checkPolyLever(t, "Hlp_inv", []polyCase{
+	checkLeverInCoq(t, realsHeader, "Hlp_inv", []polyCase{
 		// 19 = f 2
 		{stmt + "g 19 = 2", "intros.", hyps + "g 19 = 2", true, ""},
 		{stmt + "g 19 = 3", "intros.", hyps + "g 19 = 3", false, ""},
@@ -230,7 +230,7 @@ func TestWitnessProvesInCoq(t *testing.T) {
 	t.Parallel()
 	hyps := "f, g : R -> R\nH : forall x : R, g (f x) = x\nH0 : forall y : R, f (g y) = y\n============================\n"
 	stmt := "forall f : R -> R, (exists g : R -> R, (forall x, g (f x) = x) /\\ (forall y, f (g y) = y)) -> exists h : R -> R, (forall x, h (f x) = x) /\\ "
-	checkPolyLever(t, "exists g", []polyCase{
+	checkLeverInCoq(t, realsHeader, "exists g", []polyCase{
 		{stmt + "(forall y, f (h y) = y)", "intros f [g [H H0]].", hyps + "exists h : R -> R, (forall x : R, h (f x) = x) /\\ (forall y : R, f (h y) = y)", true, ""},
 		{stmt + "(forall y, h y = y)", "intros f [g [H H0]].", hyps + "exists h : R -> R, (forall x : R, h (f x) = x) /\\ (forall y : R, h y = y)", false, ""},
 	})
@@ -238,14 +238,19 @@ func TestWitnessProvesInCoq(t *testing.T) {
 
 func TestIdealProvesInCoq(t *testing.T) {
 	t.Parallel()
+	// nra proves this degree-4 case too; the lever's reach beyond nra is
+	// the degree-6 one below.
 	one := "x : R\nH : x ^ 2 + 1 = 3 * x\n============================\nx ^ 4 + 1 = %s * x ^ 2"
+	six := "x : R\nH : x ^ 2 + 1 = 3 * x\n============================\nx ^ 6 + 1 = %s * x ^ 3"
 	two := "a, b : R\nH : a * b = 2\n============================\na ^ 3 * b ^ 3 + a * b = %s"
 	// two hypotheses: x^3 + y^3 = (x + y)^3 - 3 x y (x + y)
 	cancel := "x, r : R\nH : x <> r\nH0 : x ^ 2 - r ^ 2 = 3 * (x - r)\n============================\nx + r = %s"
 	sym := "x, y : R\nH : x + y = 5\nH0 : x * y = 6\n============================\nx ^ 3 + y ^ 3 = %s"
-	checkPolyLever(t, "Hlp_q", []polyCase{
+	checkLeverInCoq(t, realsHeader, "Hlp_q", []polyCase{
 		{"forall x : R, x ^ 2 + 1 = 3 * x -> x ^ 4 + 1 = 7 * x ^ 2", "intros.", fmt.Sprintf(one, "7"), true, ""},
 		{"forall x : R, x ^ 2 + 1 = 3 * x -> x ^ 4 + 1 = 6 * x ^ 2", "intros.", fmt.Sprintf(one, "6"), false, ""},
+		{"forall x : R, x ^ 2 + 1 = 3 * x -> x ^ 6 + 1 = 18 * x ^ 3", "intros.", fmt.Sprintf(six, "18"), true, ""},
+		{"forall x : R, x ^ 2 + 1 = 3 * x -> x ^ 6 + 1 = 17 * x ^ 3", "intros.", fmt.Sprintf(six, "17"), false, ""},
 		{"forall a b : R, a * b = 2 -> a ^ 3 * b ^ 3 + a * b = 10", "intros.", fmt.Sprintf(two, "10"), true, ""},
 		{"forall a b : R, a * b = 2 -> a ^ 3 * b ^ 3 + a * b = 11", "intros.", fmt.Sprintf(two, "11"), false, ""},
 		{"forall x y : R, x + y = 5 -> x * y = 6 -> x ^ 3 + y ^ 3 = 35", "intros.", fmt.Sprintf(sym, "35"), true, ""},
@@ -260,7 +265,7 @@ func TestDenomsProveInCoq(t *testing.T) {
 	t.Parallel()
 	hyp := "x : R\nH : x > 0\nH0 : 6 / x = 2\n============================\nx = %s"
 	goal := "x : R\nH : x ^ 2 > 1\n============================\n(x ^ 2 - 1) / (x ^ 2 - 1) = %s"
-	checkPolyLever(t, "field_simplify_eq", []polyCase{
+	checkLeverInCoq(t, realsHeader, "field_simplify_eq", []polyCase{
 		{"forall x : R, x > 0 -> 6 / x = 2 -> x = 3", "intros.", fmt.Sprintf(hyp, "3"), true, "lra."},
 		{"forall x : R, x > 0 -> 6 / x = 2 -> x = 2", "intros.", fmt.Sprintf(hyp, "2"), false, "lra."},
 		// the side condition x ^ 2 - 1 <> 0 by lra from x ^ 2 > 1
@@ -273,7 +278,7 @@ func TestRpowerEqProvesInCoq(t *testing.T) {
 	t.Parallel()
 	one := "x : R\nH : Rpower 2 (x + 1) = 32\n============================\nx = %s"
 	two := "x : R\nH : Rpower 3 x + Rpower 2 2 = 13\n============================\nx = %s"
-	checkPolyLever(t, "Hlp_x", []polyCase{
+	checkLeverInCoq(t, realsHeader, "Hlp_x", []polyCase{
 		{"forall x : R, Rpower 2 (x + 1) = 32 -> x = 4", "intros.", fmt.Sprintf(one, "4"), true, ""},
 		{"forall x : R, Rpower 2 (x + 1) = 32 -> x = 3", "intros.", fmt.Sprintf(one, "3"), false, ""},
 		{"forall x : R, Rpower 3 x + Rpower 2 2 = 13 -> x = 2", "intros.", fmt.Sprintf(two, "2"), true, ""},
@@ -286,7 +291,7 @@ func TestIneqDenomsProveInCoq(t *testing.T) {
 	amgm := "x : R\nH : x > 0\n============================\nx + 1 / x >= %s"
 	three := "a, b, c : R\nH : a > 0\nH0 : b > 0\nH1 : c > 0\n============================\n(a + b + c) * (1 / a + 1 / b + 1 / c) >= %s"
 	strict := "x : R\nH : x > 1\n============================\nx / (x - 1) > %s"
-	checkPolyLever(t, "Hlp_d", []polyCase{
+	checkLeverInCoq(t, realsHeader, "Hlp_d", []polyCase{
 		{"forall x : R, x > 0 -> x + 1 / x >= 2", "intros.", fmt.Sprintf(amgm, "2"), true, ""},
 		{"forall x : R, x > 0 -> x + 1 / x >= 3", "intros.", fmt.Sprintf(amgm, "3"), false, ""},
 		{"forall a b c : R, a > 0 -> b > 0 -> c > 0 -> (a + b + c) * (1 / a + 1 / b + 1 / c) >= 9", "intros.", fmt.Sprintf(three, "9"), true, ""},
