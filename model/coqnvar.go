@@ -48,10 +48,26 @@ const (
 	// c1 = b1 / g, c2 = a1 / g (g = gcd a1 b1) is a constant K, so
 	// gcd A B divides K (divide_sub_r, gcd_divide_l/r) and is at most K.
 	LeverGcdLinear = "gcdlinear"
+	// LeverRecurrence proves a closed form u n = R of a sequence given by
+	// its first values (u 0, and u 1 for order two) and a recurrence
+	// forall m, u (m + 1) = E (or u (S m), u (m + 2), u (S (S m))):
+	// induction on n, for order two on the pair u n, u (n + 1), the step
+	// by the recurrence and the induction hypotheses, closed by lia/nia
+	// after powers of a successor are unfolded (nat, Z) or by ring/lra
+	// after INR and pow are pushed through the sum (R). A nat closed form
+	// A - B is proved as u n + B = A first: truncated subtraction loses
+	// what the step needs (A >= B).
+	LeverRecurrence = "recurrence"
+	// LeverUnroll evaluates a sequence at the numerals of the conclusion
+	// (u 12 = 233): the recurrence (conditional ones too: forall m,
+	// m > 1 -> u m = ...) instantiated at every m up to the largest
+	// numeral, the arguments computed, and the linear system left to
+	// lia or lra.
+	LeverUnroll = "unroll"
 )
 
 func init() {
-	Levers = append(Levers, LeverPowRes, LeverLeInduction, LeverSumInduction, LeverSameBase, LeverGcdLinear)
+	Levers = append(Levers, LeverPowRes, LeverLeInduction, LeverSumInduction, LeverSameBase, LeverGcdLinear, LeverRecurrence, LeverUnroll)
 }
 
 // natVarLevers adds the candidates of the levers above.
@@ -76,6 +92,16 @@ func (p *Portfolio) natVarLevers(c *cset, g coqGoal, pre string) {
 	}
 	if p.on(LeverGcdLinear) && g.integ && pre == "" {
 		gcdLinearCandidates(c, g)
+	}
+	if p.on(LeverRecurrence) && pre == "" {
+		for _, t := range recurrenceTactics(g) {
+			c.add(-0.3, ms(3000), t)
+		}
+	}
+	if p.on(LeverUnroll) && pre == "" {
+		if t, ok := unrollTactic(g); ok {
+			c.add(-0.3, ms(3000), t)
+		}
 	}
 }
 
@@ -596,4 +622,196 @@ func intLinear(p poly, x string) ([2]int64, bool) {
 		out[i] = c.Num().Int64()
 	}
 	return out, true
+}
+
+const identPat = `[\p{L}_][\p{L}\p{N}_']*`
+
+var (
+	// forall m : nat, u (m + 1) = E, u (S m), u (m + 2), u (S (S m)).
+	recStepRE = regexp.MustCompile(`^forall (` + identPat + `) : nat, (` + identPat + `) \((?:S \(S (` + identPat + `)\)|S (` + identPat + `)|(` + identPat + `) \+ ([12]))\)(?:%nat)? = (.+)$`)
+	// u 0 = c, u 1 = c.
+	recBaseRE = regexp.MustCompile(`^(` + identPat + `) ([01])(?:%nat)? = (.+)$`)
+	// u n = R.
+	recConclRE = regexp.MustCompile(`^(` + identPat + `) (` + identPat + `) = (.+)$`)
+)
+
+// recurrence is a sequence's definition read from the hypotheses.
+type recurrence struct {
+	step  string    // the recurrence's hypothesis
+	order int       // 1 or 2
+	sForm bool      // written with S rather than + 1, + 2
+	base  [2]string // hypotheses u 0 = c, u 1 = c
+	codom string    // the sequence's type's codomain: nat, Z, R
+	fn    string    // the sequence
+}
+
+// readRecurrence finds the hypotheses that define f by a recurrence.
+func readRecurrence(g coqGoal, f string) (recurrence, bool) {
+	r := recurrence{fn: f}
+	for _, h := range g.hyps {
+		if len(h.names) == 0 {
+			continue
+		}
+		if slices.Contains(h.names, f) {
+			if cod, ok := strings.CutPrefix(h.typ, "nat -> "); ok {
+				r.codom = cod
+			}
+			continue
+		}
+		if m := recBaseRE.FindStringSubmatch(h.typ); m != nil && m[1] == f && !strings.Contains(m[3], f+" ") {
+			r.base[m[2][0]-'0'] = h.names[0]
+			continue
+		}
+		m := recStepRE.FindStringSubmatch(h.typ)
+		if m == nil || m[2] != f || r.step != "" {
+			continue
+		}
+		switch bound := m[1]; {
+		case m[3] == bound:
+			r.order, r.sForm = 2, true
+		case m[4] == bound:
+			r.order, r.sForm = 1, true
+		case m[5] == bound:
+			r.order = int(m[6][0] - '0')
+		default:
+			continue
+		}
+		r.step = h.names[0]
+	}
+	switch r.codom {
+	case "nat", "Z", "R":
+	default:
+		return r, false
+	}
+	return r, r.step != "" && r.base[0] != "" && (r.order == 1 || r.base[1] != "")
+}
+
+// Closers of a recurrence's base case and step.
+const (
+	recBaseClose = "first [reflexivity | simpl; lia | cbn [INR pow]; first [ring | lra | field]]"
+	recNatClose  = "first [lia | (rewrite <- ?plus_n_Sm, <- ?plus_n_O in *; simpl in *; first [lia | nia]) | (rewrite ?Nat.pow_add_r, ?Z.pow_add_r in * by lia; simpl in *; first [lia | nia])]"
+	recRealClose = "rewrite ?S_INR, ?plus_INR, ?pow_add in *; cbn [INR pow] in *; first [ring | lra | nra | field]"
+)
+
+// recurrenceTactics proposes the LeverRecurrence proofs of a conclusion
+// u n = R with n a nat variable and u defined by a recurrence.
+func recurrenceTactics(g coqGoal) []string {
+	m := recConclRE.FindStringSubmatch(g.concl)
+	if m == nil || !slices.Contains(g.natVars, m[2]) || strings.Contains(m[3], m[1]+" ") {
+		return nil
+	}
+	f, n, rhs := m[1], m[2], m[3]
+	r, ok := readRecurrence(g, f)
+	if !ok {
+		return nil
+	}
+	closer := recNatClose
+	if r.codom == "R" {
+		closer = recRealClose
+	}
+	if r.order == 1 {
+		repl := ""
+		if !r.sForm {
+			repl = fmt.Sprintf("replace (S %[1]s) with (%[1]s + 1)%%nat by lia; ", n)
+		}
+		t := fmt.Sprintf("induction %[1]s as [|%[1]s IH]; [rewrite %[2]s; %[3]s | %[4]srewrite %[5]s; rewrite ?IH; %[6]s].", n, r.base[0], recBaseClose, repl, r.step, closer)
+		out := []string{t}
+		if a, b, ok := topLevelSub(rhs); ok && r.codom == "nat" {
+			out = append(out, fmt.Sprintf("enough (%s %s + (%s) = %s) by lia; %s", f, n, b, a, t))
+		}
+		return out
+	}
+	// Order two: induction on the pair u k, u (k + 1).
+	k := n + "_r"
+	next := "(%s + 1)%%nat"
+	if r.sForm {
+		next = "(S %s)"
+	}
+	at := func(form, x string) string { return fmt.Sprintf(form, x) }
+	pair := fmt.Sprintf("%[1]s %[2]s = %[3]s /\\ %[1]s %[4]s = %[5]s", f, k, substWord(rhs, n, k), at(next, k), substWord(rhs, n, at(next, k)))
+	first := "exact IH2"
+	second := fmt.Sprintf("rewrite %s, IH1, IH2; %s", r.step, closer)
+	if !r.sForm {
+		first = fmt.Sprintf("replace (S %[1]s) with (%[1]s + 1)%%nat by lia; first [exact IH2 | rewrite IH2; %[2]s]", k, closer)
+		second = fmt.Sprintf("replace (S %[1]s + 1)%%nat with (%[1]s + 2)%%nat by lia; %[2]s", k, second)
+	}
+	return []string{fmt.Sprintf("enough (Hrec : forall %[1]s, %[2]s) by apply Hrec; intro %[1]s; induction %[1]s as [|%[1]s [IH1 IH2]]; "+
+		"[split; cbn [Nat.add]; rewrite ?%[3]s, ?%[4]s; %[5]s | split; [%[6]s | %[7]s]].", k, pair, r.base[0], r.base[1], recBaseClose, first, second)}
+}
+
+// topLevelSub splits s at its last subtraction outside parentheses.
+func topLevelSub(s string) (a, b string, ok bool) {
+	depth, at := 0, -1
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case '-':
+			if depth == 0 && i > 0 && s[i-1] == ' ' && i+1 < len(s) && s[i+1] == ' ' {
+				at = i
+			}
+		}
+	}
+	if at < 0 {
+		return "", "", false
+	}
+	return strings.TrimSpace(s[:at]), strings.TrimSpace(s[at+1:]), true
+}
+
+// substWord replaces the identifier v in s by x (whole identifiers only).
+func substWord(s, v, x string) string {
+	return wordRE.ReplaceAllStringFunc(s, func(w string) string {
+		if w == v {
+			return x
+		}
+		return w
+	})
+}
+
+// maxUnroll bounds the instances LeverUnroll poses.
+const maxUnroll = 120
+
+// recDefRE is a recurrence's hypothesis: forall m : nat, [C ->] u A = E.
+var recDefRE = regexp.MustCompile(`^forall (` + identPat + `) : nat, (?:(.+?) -> )?(` + identPat + `) (\(.*\)|` + identPat + `)(?:%nat)? = (.+)$`)
+
+// unrollTactic proposes LeverUnroll's proof when the conclusion applies
+// a sequence to numerals and a hypothesis defines it by a recurrence.
+func unrollTactic(g coqGoal) (string, bool) {
+	seqs := map[string]bool{}
+	for _, h := range g.hyps {
+		if strings.HasPrefix(h.typ, "nat -> ") && !strings.Contains(h.typ[len("nat -> "):], "->") {
+			for _, n := range h.names {
+				seqs[n] = true
+			}
+		}
+	}
+	for _, h := range g.hyps {
+		m := recDefRE.FindStringSubmatch(h.typ)
+		if m == nil || !seqs[m[3]] || !strings.Contains(m[4], m[1]) || len(h.names) == 0 {
+			continue
+		}
+		f := m[3]
+		top := -1
+		for _, a := range regexp.MustCompile(`\b`+regexp.QuoteMeta(f)+` \(?(\d+)(?:%nat)?\)?`).FindAllStringSubmatch(g.concl, -1) {
+			if v, err := strconv.Atoi(a[1]); err == nil && v > top {
+				top = v
+			}
+		}
+		if top < 0 || top > maxUnroll {
+			continue
+		}
+		var sb strings.Builder
+		for k := 0; k <= top; k++ {
+			if m[2] != "" {
+				fmt.Fprintf(&sb, "try pose proof (%s %d%%nat ltac:(lia)); ", h.names[0], k)
+			} else {
+				fmt.Fprintf(&sb, "pose proof (%s %d%%nat); ", h.names[0], k)
+			}
+		}
+		sb.WriteString("cbn [Nat.add Nat.sub Nat.mul Nat.pred] in *; first [lia | lra | nia | nra].")
+		return sb.String(), true
+	}
+	return "", false
 }

@@ -263,3 +263,51 @@ func TestGcdLinearProvesInCoq(t *testing.T) {
 		{"forall n : Z, (Z.gcd (n + 7) (2 * n + 1) <= 13)%Z", "intros.", "n : Z\n============================\n(Z.gcd (n + 7) (2 * n + 1) <= 13)%Z", true, ""},
 	})
 }
+
+// TestRecurrenceProvesInCoq: closed forms of sequences defined by a
+// recurrence of order one or two (nat, with a truncated subtraction in
+// the closed form, and R, in the + 1 and the S forms) are proved by
+// induction; a closed form that is false at some n is not.
+func TestRecurrenceProvesInCoq(t *testing.T) {
+	t.Parallel()
+	nat := arithHeader + "Require Import ZArith Lia.\n"
+	ord1 := func(rhs string) polyCase {
+		return polyCase{"forall n : nat, forall u : nat -> nat, u 0 = 0 -> (forall m, u (m + 1) = 2 * u m + 1) -> u n = " + rhs, "intros.",
+			"n : nat\nu : nat -> nat\nH : u 0 = 0\nH0 : forall m : nat, u (m + 1) = 2 * u m + 1\n============================\nu n = " + rhs, false, ""}
+	}
+	sub, subFalse := ord1("2 ^ n - 1"), ord1("2 ^ n - 2")
+	sub.provable = true
+	checkLeverInCoq(t, nat, "rewrite ?IH", []polyCase{sub, subFalse})
+	ord2 := func(rhs string) polyCase {
+		return polyCase{"forall (a : nat -> nat), a 0 = 2 -> a 1 = 5 -> (forall n, a (n + 2) = 5 * a (n + 1) - 6 * a n) -> forall n, a n = " + rhs, "intros.",
+			"a : nat -> nat\nH : a 0 = 2\nH0 : a 1 = 5\nH1 : forall n : nat, a (n + 2) = 5 * a (n + 1) - 6 * a n\nn : nat\n============================\na n = " + rhs, false, ""}
+	}
+	pow, powFalse := ord2("2 ^ n + 3 ^ n"), ord2("2 ^ n + 3 ^ n * n + 1")
+	pow.provable = true
+	checkLeverInCoq(t, nat, "[IH1 IH2]", []polyCase{pow, powFalse})
+	checkLeverInCoq(t, realsHeader, "IH", []polyCase{
+		{"forall (u : nat -> R) (n : nat), u 0%nat = 3 -> (forall m, u (S m) = u m + 4) -> u n = 3 + 4 * INR n", "intros.",
+			"u : nat -> R\nn : nat\nH : u 0%nat = 3\nH0 : forall m : nat, u (S m) = u m + 4\n============================\nu n = 3 + 4 * INR n", true, ""},
+		{"forall (u : nat -> R) (n : nat), u 0%nat = 3 -> (forall m, u (S m) = u m + 4) -> u n = 3 + 5 * INR n", "intros.",
+			"u : nat -> R\nn : nat\nH : u 0%nat = 3\nH0 : forall m : nat, u (S m) = u m + 4\n============================\nu n = 3 + 5 * INR n", false, ""},
+		{"forall (u : nat -> R) (n : nat), u 0%nat = 1 -> u 1%nat = 2 -> (forall m, u (S (S m)) = 4 * u (S m) - 4 * u m) -> u n = 2 ^ n", "intros.",
+			"u : nat -> R\nn : nat\nH : u 0%nat = 1\nH0 : u 1%nat = 2\nH1 : forall m : nat, u (S (S m)) = 4 * u (S m) - 4 * u m\n============================\nu n = 2 ^ n", true, ""},
+	})
+}
+
+// TestUnrollProvesInCoq: a sequence evaluated at numerals, by a plain or a
+// conditional recurrence, in nat and Z, is computed; a wrong value is not.
+func TestUnrollProvesInCoq(t *testing.T) {
+	t.Parallel()
+	fib := func(v string, ok bool) polyCase {
+		return polyCase{"forall (t : nat -> nat), t 0 = 0 -> t 1 = 1 -> (forall n, n > 1 -> t n = t (n - 2) + t (n - 1)) -> t 15 mod 7 = " + v, "intros.",
+			"t : nat -> nat\nH : t 0 = 0\nH0 : t 1 = 1\nH1 : forall n : nat, n > 1 -> t n = t (n - 2) + t (n - 1)\n============================\nt 15 mod 7 = " + v, ok, ""}
+	}
+	per := func(v string, ok bool) polyCase {
+		return polyCase{"forall (u : nat -> Z), u 0%nat = 2 -> u 1%nat = 7 -> (forall m, u (m + 2)%nat = u (m + 1)%nat - u m) -> u 100%nat = " + v, "intros.",
+			"u : nat -> Z\nH : u 0%nat = 2\nH0 : u 1%nat = 7\nH1 : forall m : nat, u (m + 2)%nat = u (m + 1)%nat - u m\n============================\nu 100%nat = " + v, ok, ""}
+	}
+	marker := "cbn [Nat.add Nat.sub Nat.mul Nat.pred] in *"
+	checkLeverInCoq(t, arithHeader+"Require Import ZArith Lia.\n", marker, []polyCase{fib("1", true), fib("2", false)})
+	checkLeverInCoq(t, arithHeader+"Require Import ZArith Lia.\nOpen Scope Z_scope.\n", marker, []polyCase{per("-7", true), per("7", false)})
+}
