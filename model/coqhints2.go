@@ -136,6 +136,7 @@ func (p *Portfolio) coqLevers2(c *cset, g coqGoal, pre string, funHyps []string)
 	}
 	p.natVarLevers(c, g, pre)
 	p.polyLevers(c, g, pre)
+	p.primeCandidates(c, g, pre)
 	if p.on(LeverFloor) && pre == "" {
 		if m := floorGoalRE.FindStringSubmatch(concl); m != nil {
 			if n, err := strconv.Atoi(m[2]); err == nil {

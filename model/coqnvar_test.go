@@ -311,3 +311,13 @@ func TestUnrollProvesInCoq(t *testing.T) {
 	checkLeverInCoq(t, arithHeader+"Require Import ZArith Lia.\n", marker, []polyCase{fib("1", true), fib("2", false)})
 	checkLeverInCoq(t, arithHeader+"Require Import ZArith Lia.\nOpen Scope Z_scope.\n", marker, []polyCase{per("-7", true), per("7", false)})
 }
+
+// TestRecurrenceAndUnrollPassPolicy: the two levers' candidates pass
+// coq.Policy.
+func TestRecurrenceAndUnrollPassPolicy(t *testing.T) {
+	t.Parallel()
+	checkLeversPassPolicy(t, arithHeader, map[string][]string{
+		"order2": {"a : nat -> nat\nH : a 0 = 2\nH0 : a 1 = 5\nH1 : forall n : nat, a (n + 2) = 5 * a (n + 1) - 6 * a n\nn : nat\n============================\na n = 2 ^ n + 3 ^ n"},
+		"unroll": {"t : nat -> nat\nH : t 0 = 0\nH0 : t 1 = 1\nH1 : forall n : nat, n > 1 -> t n = t (n - 2) + t (n - 1)\n============================\nt 15 mod 7 = 1"},
+	})
+}
