@@ -642,12 +642,11 @@ type recurrence struct {
 	sForm bool      // written with S rather than + 1, + 2
 	base  [2]string // hypotheses u 0 = c, u 1 = c
 	codom string    // the sequence's type's codomain: nat, Z, R
-	fn    string    // the sequence
 }
 
 // readRecurrence finds the hypotheses that define f by a recurrence.
 func readRecurrence(g coqGoal, f string) (recurrence, bool) {
-	r := recurrence{fn: f}
+	var r recurrence
 	for _, h := range g.hyps {
 		if len(h.names) == 0 {
 			continue
@@ -727,8 +726,8 @@ func recurrenceTactics(g coqGoal) []string {
 	if r.sForm {
 		next = "(S %s)"
 	}
-	at := func(form, x string) string { return fmt.Sprintf(form, x) }
-	pair := fmt.Sprintf("%[1]s %[2]s = %[3]s /\\ %[1]s %[4]s = %[5]s", f, k, substWord(rhs, n, k), at(next, k), substWord(rhs, n, at(next, k)))
+	nk := fmt.Sprintf(next, k)
+	pair := fmt.Sprintf("%[1]s %[2]s = %[3]s /\\ %[1]s %[4]s = %[5]s", f, k, substWord(rhs, n, k), nk, substWord(rhs, n, nk))
 	first := "exact IH2"
 	second := fmt.Sprintf("rewrite %s, IH1, IH2; %s", r.step, closer)
 	if !r.sForm {
@@ -773,8 +772,12 @@ func substWord(s, v, x string) string {
 // maxUnroll bounds the instances LeverUnroll poses.
 const maxUnroll = 120
 
-// recDefRE is a recurrence's hypothesis: forall m : nat, [C ->] u A = E.
-var recDefRE = regexp.MustCompile(`^forall (` + identPat + `) : nat, (?:(.+?) -> )?(` + identPat + `) (\(.*\)|` + identPat + `)(?:%nat)? = (.+)$`)
+var (
+	// recDefRE is a recurrence's hypothesis: forall m : nat, [C ->] u A = E.
+	recDefRE = regexp.MustCompile(`^forall (` + identPat + `) : nat, (?:(.+?) -> )?(` + identPat + `) (\(.*\)|` + identPat + `)(?:%nat)? = (.+)$`)
+	// An application to a numeral: u 12, u (12%nat).
+	appNumeralRE = regexp.MustCompile(`(?:^|[^\p{L}\p{N}_'.])(` + identPat + `) \(?(\d+)(?:%nat)?\)?`)
+)
 
 // unrollTactic proposes LeverUnroll's proof when the conclusion applies
 // a sequence to numerals and a hypothesis defines it by a recurrence.
@@ -794,8 +797,8 @@ func unrollTactic(g coqGoal) (string, bool) {
 		}
 		f := m[3]
 		top := -1
-		for _, a := range regexp.MustCompile(`\b`+regexp.QuoteMeta(f)+` \(?(\d+)(?:%nat)?\)?`).FindAllStringSubmatch(g.concl, -1) {
-			if v, err := strconv.Atoi(a[1]); err == nil && v > top {
+		for _, a := range appNumeralRE.FindAllStringSubmatch(g.concl, -1) {
+			if v, err := strconv.Atoi(a[2]); err == nil && a[1] == f && v > top {
 				top = v
 			}
 		}

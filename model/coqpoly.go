@@ -484,7 +484,11 @@ func divideLinear(cs []*big.Rat, r *big.Rat) ([]*big.Rat, *big.Rat) {
 
 // coqPolyR prints a univariate polynomial in x (lowest degree first) as
 // a Coq real expression.
-func coqPolyR(cs []*big.Rat, x string) string {
+func coqPolyR(cs []*big.Rat, x string) string { return coqPolyIn(cs, x, coqRat) }
+
+// coqPolyIn prints coefficients cs (lowest degree first) in x, each
+// coefficient by coef.
+func coqPolyIn(cs []*big.Rat, x string, coef func(*big.Rat) string) string {
 	var terms []string
 	for i := len(cs) - 1; i >= 0; i-- {
 		c := cs[i]
@@ -500,14 +504,14 @@ func coqPolyR(cs []*big.Rat, x string) string {
 		default:
 			mono = fmt.Sprintf("%s ^ %d", x, i)
 		}
-		coef := coqRat(c)
+		k := coef(c)
 		switch {
 		case mono == "":
-			terms = append(terms, coef)
+			terms = append(terms, k)
 		case c.Cmp(big.NewRat(1, 1)) == 0:
 			terms = append(terms, mono)
 		default:
-			terms = append(terms, coef+" * "+mono)
+			terms = append(terms, k+" * "+mono)
 		}
 	}
 	if len(terms) == 0 {

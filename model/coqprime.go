@@ -5,7 +5,6 @@ import (
 	"math/big"
 	"regexp"
 	"strconv"
-	"strings"
 )
 
 // LeverPrimes decides Znumtheory.prime on numerals and reads prime
@@ -138,26 +137,7 @@ func intZ(r *big.Rat) string {
 
 // coqPolyZ prints integer coefficients cs (lowest degree first) in x as
 // a Z term.
-func coqPolyZ(cs []*big.Rat, x string) string {
-	var terms []string
-	for i := len(cs) - 1; i >= 0; i-- {
-		if cs[i].Sign() == 0 {
-			continue
-		}
-		switch i {
-		case 0:
-			terms = append(terms, intZ(cs[i]))
-		case 1:
-			terms = append(terms, intZ(cs[i])+" * "+x)
-		default:
-			terms = append(terms, fmt.Sprintf("%s * %s ^ %d", intZ(cs[i]), x, i))
-		}
-	}
-	if len(terms) == 0 {
-		return "0"
-	}
-	return "(" + strings.Join(terms, " + ") + ")"
-}
+func coqPolyZ(cs []*big.Rat, x string) string { return coqPolyIn(cs, x, intZ) }
 
 // leastFactor is n's least divisor above 1.
 func leastFactor(n int64) int64 {
